@@ -1,0 +1,1 @@
+"""Command-line interface: ``hedgerow`` and its sub-commands, one module each."""
