@@ -70,7 +70,7 @@ class CaptureReader:
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], batch_size: int = 65536, chunk_size: int = 16 << 20
+        self, path: str | os.PathLike[str], batch_size: int = 65536, chunk_size: int = 8 << 20
     ) -> None:
         self.path = os.fspath(path)
         if batch_size < 1:
