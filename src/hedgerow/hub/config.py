@@ -1,0 +1,50 @@
+"""Hub settings: database, limits, consensus thresholds and the signing key.
+
+Every field can be set from the environment as ``HEDGEROW_HUB_<FIELD>`` (upper case).
+
+Example:
+    >>> s = HubSettings(database_url="sqlite:///hub.db", min_reporters=3, min_tenants=2)
+    >>> s.consensus_window_s
+    86400.0
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+
+
+@dataclass(frozen=True)
+class HubSettings:
+    """Configuration of one hub process (immutable; build a new one to change it)."""
+
+    database_url: str = "sqlite:///hedgerow-hub.db"
+    signing_key_path: str = "hedgerow-hub-signing.pem"
+    max_body_bytes: int = 1_048_576
+    max_batch_events: int = 2000
+    rate_events_per_s: float = 500.0
+    rate_burst_events: float = 5000.0
+    min_reporters: int = 3
+    min_tenants: int = 2
+    consensus_window_s: float = 86400.0
+    blocklist_ttl_s: float = 7 * 86400.0
+    auth_cache_s: float = 30.0
+    enrolment_token_ttl_s: float = 7 * 86400.0
+    db_pool_size: int = 10
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> HubSettings:
+        """Defaults, then ``HEDGEROW_HUB_*`` variables, then explicit ``overrides``."""
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = os.environ.get(f"HEDGEROW_HUB_{f.name.upper()}")
+            if raw is None:
+                continue
+            kind = type(getattr(cls(), f.name))
+            try:
+                values[f.name] = kind(raw)
+            except ValueError:
+                raise ValueError(f"HEDGEROW_HUB_{f.name.upper()}={raw!r}: expected "
+                                 f"{kind.__name__}") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)  # type: ignore[arg-type]

@@ -1,0 +1,160 @@
+"""The community blocklist: attacker addresses that enough distinct participants reported.
+
+An address is listed when at least ``min_reporters`` distinct credentials belonging to at least
+``min_tenants`` distinct tenants reported it within ``window_s``; a listing expires ``ttl_s``
+after consensus was last confirmed. Many reporters of one tenant count as one tenant, so one
+tenant alone can never list an address. Private, loopback, link-local, multicast, reserved,
+shared (CGNAT), documentation and other non-global addresses, and allow-listed networks, are
+never recorded nor listed.
+
+A sighting's time is when the hub received it (the hub's clock), and only alerts whose own
+event-time end lies within the window of that moment count, so replaying an old capture does
+not vote.
+
+Example:
+    >>> listable("8.8.8.8", []), listable("192.168.1.9", []), listable("224.0.0.1", [])
+    (True, False, False)
+    >>> import ipaddress
+    >>> listable("8.8.8.8", [ipaddress.ip_network("8.8.8.0/24")])
+    False
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, distinct, func, select
+from sqlalchemy.orm import Session
+
+from hedgerow.hub.models import AlertRow, AllowEntry, BlocklistEntry, Sighting
+from hedgerow.hub.sqlutil import upsert
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# Inbound alerts of these kinds name the attacker among their peers; outbound C2 alerts name
+# the controller.
+INBOUND_ATTACK_KINDS = frozenset({"scan", "bruteforce", "dos", "exploit", "malware", "intel"})
+OUTBOUND_HOSTILE_KINDS = frozenset({"c2"})
+
+
+@dataclass(frozen=True)
+class ConsensusPolicy:
+    """Thresholds; ``min_reporters`` counts credentials, ``min_tenants`` distinct tenants."""
+
+    min_reporters: int = 3
+    min_tenants: int = 2
+    window_s: float = 86400.0
+    ttl_s: float = 7 * 86400.0
+    min_confidence: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.min_tenants < 1 or self.min_reporters < self.min_tenants:
+            raise ValueError("consensus: need min_tenants >= 1 and min_reporters >= min_tenants")
+        if self.window_s <= 0 or self.ttl_s <= 0:
+            raise ValueError("consensus: window_s and ttl_s must be positive")
+
+
+def canonical_address(address: str) -> str | None:
+    """The address as ``ipaddress`` prints it (IPv4-mapped IPv6 unwrapped), or None."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return str(ip)
+
+
+def listable(address: str, allow: Sequence[IPNetwork]) -> bool:
+    """May ``address`` ever be on the blocklist? (global unicast and not allow-listed)."""
+    text = canonical_address(address)
+    if text is None:
+        return False
+    ip = ipaddress.ip_address(text)
+    if (not ip.is_global or ip.is_multicast or ip.is_private or ip.is_reserved
+            or ip.is_loopback or ip.is_link_local or ip.is_unspecified):
+        return False
+    return not any(ip.version == net.version and ip in net for net in allow)
+
+
+def allow_networks(session: Session) -> list[IPNetwork]:
+    return [ipaddress.ip_network(n, strict=False)
+            for n in session.scalars(select(AllowEntry.network))]
+
+
+def hostile_peers(alert: AlertRow, policy: ConsensusPolicy) -> list[str]:
+    """The addresses an alert accuses (attackers of inbound alerts, C2 of outbound ones)."""
+    if alert.confidence < policy.min_confidence:
+        return []
+    inbound = alert.direction == "inbound" and alert.kind in INBOUND_ATTACK_KINDS
+    outbound = alert.direction == "outbound" and alert.kind in OUTBOUND_HOSTILE_KINDS
+    if not (inbound or outbound):
+        return []
+    return [a for a in (canonical_address(p) for p in alert.peers) if a is not None]
+
+
+def record_sightings(session: Session, alerts: Iterable[AlertRow], policy: ConsensusPolicy,
+                     allow: Sequence[IPNetwork], now: float) -> list[str]:
+    """Upsert one sighting per (address, credential) for new alerts; returns the addresses."""
+    rows: dict[tuple[str, int], dict[str, object]] = {}
+    for alert in alerts:
+        if alert.end < now - policy.window_s:
+            continue
+        for address in hostile_peers(alert, policy):
+            if listable(address, allow):
+                rows[(address, alert.credential_id)] = {
+                    "address": address, "credential_id": alert.credential_id,
+                    "tenant_id": alert.tenant_id, "seen_at": now, "kind": alert.kind}
+    ordered = [rows[k] for k in sorted(rows)]
+    upsert(session, Sighting, ordered, ["address", "credential_id"],
+           {"seen_at": "max", "kind": "new", "tenant_id": "keep"})
+    return sorted({k[0] for k in rows})
+
+
+def recompute(session: Session, addresses: Sequence[str], policy: ConsensusPolicy,
+              now: float) -> list[str]:
+    """Re-evaluate consensus for ``addresses``; list or extend those that reach it."""
+    if not addresses:
+        return []
+    since = now - policy.window_s
+    counts = session.execute(
+        select(Sighting.address, func.count(distinct(Sighting.credential_id)),
+               func.count(distinct(Sighting.tenant_id)))
+        .where(Sighting.address.in_(addresses), Sighting.seen_at >= since)
+        .group_by(Sighting.address)
+    ).all()
+    agreed = sorted(a for a, reporters, tenants in counts
+                    if reporters >= policy.min_reporters and tenants >= policy.min_tenants)
+    if not agreed:
+        return []
+    kinds: dict[str, set[str]] = {}
+    for address, kind in session.execute(
+            select(Sighting.address, Sighting.kind).distinct()
+            .where(Sighting.address.in_(agreed), Sighting.seen_at >= since)):
+        kinds.setdefault(address, set()).add(kind)
+    by_address = {a: (r, t) for a, r, t in counts}
+    rows = [{"address": a, "first_listed": now, "last_confirmed": now,
+             "expires": now + policy.ttl_s, "reporters": by_address[a][0],
+             "tenants": by_address[a][1], "kinds": sorted(kinds.get(a, ()))} for a in agreed]
+    upsert(session, BlocklistEntry, rows, ["address"],
+           {"first_listed": "keep", "last_confirmed": "new", "expires": "new",
+            "reporters": "new", "tenants": "new", "kinds": "new"})
+    return agreed
+
+
+def current(session: Session, now: float) -> list[BlocklistEntry]:
+    """Unexpired entries not covered by the allow-list, ordered by address."""
+    allow = allow_networks(session)
+    rows = session.scalars(select(BlocklistEntry).where(BlocklistEntry.expires > now)
+                           .order_by(BlocklistEntry.address)).all()
+    return [r for r in rows if listable(r.address, allow)]
+
+
+def prune(session: Session, policy: ConsensusPolicy, now: float) -> tuple[int, int]:
+    """Delete expired entries and sightings older than the window; returns both counts."""
+    entries = session.execute(delete(BlocklistEntry).where(BlocklistEntry.expires <= now))
+    old = session.execute(delete(Sighting).where(Sighting.seen_at < now - policy.window_s))
+    session.commit()
+    return int(getattr(entries, "rowcount", 0)), int(getattr(old, "rowcount", 0))

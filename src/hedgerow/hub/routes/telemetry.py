@@ -1,0 +1,36 @@
+"""Enrolment and telemetry ingest."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+
+from hedgerow.hub.deps import DB, BearerToken, Household, State, unauthorised
+from hedgerow.hub.ingest import ingest
+from hedgerow.hub.schemas import EnrolIn, EnrolOut, IngestResult, TelemetryBatch
+from hedgerow.hub.tenants import EnrolmentError, enrol
+
+router = APIRouter(prefix="/v1", tags=["telemetry"])
+
+
+@router.post("/enrol", status_code=status.HTTP_201_CREATED)
+def exchange(body: EnrolIn, token: BearerToken, session: DB, state: State) -> EnrolOut:
+    """Exchange a one-time enrolment token (as the bearer token) for a credential."""
+    try:
+        credential, secret = enrol(session, token, body.name, body.kind, state.clock())
+    except EnrolmentError as exc:
+        raise unauthorised(str(exc)) from None
+    return EnrolOut(tenant_id=credential.tenant_id, credential_id=credential.id, token=secret)
+
+
+@router.post("/telemetry")
+def telemetry(batch: TelemetryBatch, who: Household, session: DB, state: State) -> IngestResult:
+    """Store a batch of alerts, findings, devices and decisions (idempotent by event id)."""
+    limit = state.settings.max_batch_events
+    if len(batch.events) > limit:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
+                            f"batch of {len(batch.events)} events; at most {limit} per request")
+    wait = state.limiter.take(who.credential_id, len(batch.events))
+    if wait > 0:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "rate limit exceeded",
+                            headers={"Retry-After": str(max(1, round(wait)))})
+    return ingest(session, who, batch, state.policy, state.clock())

@@ -1,0 +1,220 @@
+"""API schemas (pydantic): what goes over HTTP, validated at the boundary.
+
+Telemetry payloads mirror ``Alert.to_dict()``, ``Finding.to_dict()``, ``Device.to_dict()`` and
+``Decision.to_dict()`` from :mod:`hedgerow.model`; unknown payload keys are ignored so newer
+agents can talk to an older hub.
+
+Example:
+    >>> batch = TelemetryBatch.model_validate({"events": [{"id": "e1", "kind": "device",
+    ...     "payload": {"mac": "00:17:88:01:02:03", "ips": ["192.168.1.5"]}}]})
+    >>> batch.events[0].payload.ips
+    ['192.168.1.5']
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hedgerow.model import AlertKind, DecisionAction, Direction, Severity
+
+EventId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
+Short = Annotated[str, Field(max_length=200)]
+Address = Annotated[str, Field(max_length=100)]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class AlertPayload(_Payload):
+    kind: AlertKind
+    detector: Short
+    detector_version: Short = ""
+    direction: Direction
+    device: Address
+    peers: list[Address] = Field(default_factory=list, max_length=256)
+    severity: Severity
+    confidence: float = Field(ge=0.0, le=1.0)
+    start: float
+    end: float
+    summary: Annotated[str, Field(max_length=4000)] = ""
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    mitre: list[Short] = Field(default_factory=list, max_length=32)
+    window_key: int | None = None
+
+
+class FindingPayload(_Payload):
+    check_id: Short
+    device: Address
+    severity: Severity
+    title: Annotated[str, Field(max_length=1000)]
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    fix_household: Annotated[str, Field(max_length=4000)] = ""
+    fix_manufacturer: Annotated[str, Field(max_length=4000)] = ""
+    standards: dict[Short, list[Short]] = Field(default_factory=dict)
+
+
+class DevicePayload(_Payload):
+    mac: Annotated[str, Field(max_length=32)] | None
+    ips: list[Address] = Field(default_factory=list, max_length=64)
+    vendor: Short | None = None
+    name: Short | None = None
+    kind: Short | None = None
+    model: Short | None = None
+    first_seen: float = 0.0
+    last_seen: float = 0.0
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+
+class DecisionPayload(_Payload):
+    action: DecisionAction
+    scope: Annotated[str, Field(max_length=20)]
+    value: Short
+    duration_s: float = Field(ge=0.0)
+    reason: Annotated[str, Field(max_length=2000)] = ""
+    alert_id: Annotated[str, Field(max_length=128)] = ""
+    created: float
+
+
+class AlertEvent(BaseModel):
+    id: EventId
+    kind: Literal["alert"]
+    payload: AlertPayload
+
+
+class FindingEvent(BaseModel):
+    id: EventId
+    kind: Literal["finding"]
+    payload: FindingPayload
+
+
+class DeviceEvent(BaseModel):
+    id: EventId
+    kind: Literal["device"]
+    payload: DevicePayload
+
+
+class DecisionEvent(BaseModel):
+    id: EventId
+    kind: Literal["decision"]
+    payload: DecisionPayload
+
+
+Event = Annotated[AlertEvent | FindingEvent | DeviceEvent | DecisionEvent,
+                  Field(discriminator="kind")]
+
+
+class TelemetryBatch(BaseModel):
+    """A batch of events from one agent or gateway."""
+
+    model_config = ConfigDict(extra="forbid")
+    events: list[Event]
+
+
+class IngestResult(BaseModel):
+    accepted: int = Field(description="events stored or updated")
+    duplicates: int = Field(description="events already stored (same id), ignored")
+    sightings: int = Field(description="attacker addresses recorded for the blocklist")
+
+
+class TenantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    role: Literal["household", "organisation", "manufacturer", "regulator", "admin"]
+    vendors: list[Short] = Field(default_factory=list, max_length=100,
+                                 description="manufacturer only: vendor names of its devices")
+
+
+class TenantOut(BaseModel):
+    id: int
+    name: str
+    role: str
+    vendors: list[str]
+
+
+class EnrolmentTokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ttl_s: float = Field(default=7 * 86400.0, gt=0, le=365 * 86400.0)
+
+
+class EnrolmentTokenOut(BaseModel):
+    token: str
+    tenant_id: int
+    expires: float
+
+
+class EnrolIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: Literal["agent", "gateway", "user"] = "agent"
+
+
+class EnrolOut(BaseModel):
+    tenant_id: int
+    credential_id: int
+    token: str
+
+
+class AllowIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    network: Annotated[str, Field(max_length=64)]
+    reason: Annotated[str, Field(max_length=1000)] = ""
+
+
+class AllowOut(BaseModel):
+    id: int
+    network: str
+    reason: str
+
+
+class BundleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    content: dict[str, Any]
+
+
+class DeviceOut(BaseModel):
+    device_key: str
+    mac: str | None
+    ips: list[str]
+    vendor: str | None
+    model: str | None
+    firmware: str | None
+    kind: str | None
+    name: str | None
+    first_seen: float
+    last_seen: float
+
+
+class AlertOut(BaseModel):
+    id: str
+    kind: str
+    direction: str
+    device: str
+    peers: list[str]
+    severity: str
+    confidence: float
+    start: float
+    end: float
+    detector: str
+    summary: str
+    mitre: list[str]
+
+
+class BlocklistItem(BaseModel):
+    address: str
+    first_listed: float
+    last_confirmed: float
+    expires: float
+    reporters: int
+    tenants: int
+    kinds: list[str]
+
+
+class Blocklist(BaseModel):
+    generated: float
+    min_reporters: int
+    min_tenants: int
+    window_s: float
+    entries: list[BlocklistItem]
