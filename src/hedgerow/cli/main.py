@@ -27,6 +27,7 @@ def _register() -> None:
 
 
 _COMMANDS: list[tuple[str, str]] = [
+    ("hub", "hub"),
 ]
 
 _register()
