@@ -26,6 +26,8 @@ FIELDS = [
     "ip.ttl",
     "ip.len",
     "ip.id",
+    "ip.flags.mf",
+    "ip.frag_offset",
     "ipv6.src",
     "ipv6.dst",
     "ipv6.hlim",
@@ -62,6 +64,9 @@ CAPTURES = [
     "zeek-conn/core.q-in-q/q-in-q.pcap",  # 802.1ad + 802.1Q
     "iot-sentinel/HueSwitch/Setup-A-1-STA.pcap",  # ARP, DHCP, IoT traffic
     "slips/dataset/test12-icmp-portscan.pcap",  # ICMP errors quoting TCP
+    "slips/dataset/test7-malicious.pcap",  # IPv6 hop-by-hop (MLD), IPv4 options
+    "iot-sentinel/D-LinkSiren/Setup-C-1-STA.pcap",  # IPv4 options (IGMP router alert)
+    "stopddos/amp.TCP.reflection.SYNACK.pcap",  # IPv4 fragments
 ]
 
 
@@ -105,8 +110,12 @@ def mac(value: int) -> str:
 
 @pytest.mark.parametrize("rel", CAPTURES)
 def test_fields_agree_with_tshark(corpus: Path, rel: str) -> None:
+    assert_agrees_with_tshark(corpus / rel)
+
+
+def assert_agrees_with_tshark(path: Path) -> None:
+    """Every packet of ``path`` decodes to the fields tshark shows for it."""
     require_tool("tshark")
-    path = corpus / rel
     ref = tshark_table(path)
     with open_capture(path, batch_size=4096) as reader:
         ours = concat(list(reader))
@@ -141,6 +150,19 @@ def test_fields_agree_with_tshark(corpus: Path, rel: str) -> None:
     assert np.array_equal(ours["ip_id"][v4], ints(ref["ip.id"], 16)[v4])
     assert np.array_equal(ours["ip_len"][v6], ints(ref["ipv6.plen"])[v6] + 40)
     assert np.array_equal(ours["proto"][v4], ints(ref["ip.proto"])[v4])
+    mf = ints(ref["ip.flags.mf"])[v4]
+    offset = ints(ref["ip.frag_offset"])[v4]
+    expected_frag = np.where(offset > 0, Frag.LATER, np.where(mf == 1, Frag.FIRST, Frag.NONE))
+    assert np.array_equal(ours["frag"][v4], expected_frag)
+    has = {name: np.array([bool(v) for v in ref[name]]) for name in FIELDS}
+    no_icmp = ~has["icmp.type"] & ~has["icmpv6.type"]
+    for proto, layer, others in (
+        (6, "tcp.srcport", "udp.srcport"),
+        (17, "udp.srcport", "tcp.srcport"),
+    ):
+        only = (v4 | v6) & has[layer] & ~has[others] & no_icmp & (ours["frag"] != Frag.LATER)
+        assert (ours["proto"][only] == proto).all()
+    assert (ours["proto"][v6 & has["icmpv6.type"]] == 58).all()
 
     whole = ours["frag"] != Frag.LATER
     tcp = (v4 | v6) & (ours["proto"] == 6) & whole
