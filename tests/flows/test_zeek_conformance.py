@@ -1,0 +1,94 @@
+"""Our flows against the conn.logs Zeek itself wrote for the same traces (corpus zeek-conn/)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from hedgerow.capture import open_capture
+from hedgerow.flows.meter import FlowMeter
+
+KEY = ["id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto"]
+MUST_AGREE = [
+    "conn_state",
+    "history",
+    "orig_pkts",
+    "resp_pkts",
+    "orig_ip_bytes",
+    "resp_ip_bytes",
+    "orig_bytes",
+    "resp_bytes",
+]
+TRACES = [
+    "core.history-flip",
+    "core.pcapng-pktsrc",
+    "core.q-in-q",
+    "core.tcp.miss-end-data",
+    "scripts.base.protocols.dhcp.dhcp-all-msg-types",
+    "scripts.base.protocols.ftp.ftp-ipv6",
+    "scripts.base.protocols.irc.starttls",
+    "scripts.base.protocols.modbus.modbus_and_non_modbus_on_port_502",
+    "scripts.base.protocols.pop3.basic",
+    "scripts.base.protocols.rdp.rdpeudp-handshake-success",
+    "scripts.base.protocols.ssh.http-port-22",
+]
+# Traces whose baseline is a zeek-cut extract (only some columns, no addresses).
+PARTIAL = {
+    "scripts.base.protocols.http.query-method": ["history"],
+    "scripts.base.protocols.syslog.tcp-framing": ["history", "orig_pkts", "resp_pkts"],
+}
+
+
+def zeek_log(path: Path) -> pl.DataFrame:
+    """Zeek's btest baseline: TSV with a #fields header, or a zeek-cut table."""
+    lines = [ln for ln in path.read_text().splitlines() if not ln.startswith("###")]
+    fields = next((ln.split("\t")[1:] for ln in lines if ln.startswith("#fields")), None)
+    rows = [ln.split("\t") for ln in lines if ln and not ln.startswith("#")]
+    if fields is None:
+        fields, rows = rows[0], rows[1:]
+    frame = pl.DataFrame(rows, schema=fields, orient="row")
+    casts = {c: pl.Int64 for c in [*MUST_AGREE[2:], "id.orig_p", "id.resp_p"] if c in fields}
+    return frame.with_columns(
+        [
+            pl.when(pl.col(c) == "-").then(None).otherwise(pl.col(c)).cast(t).alias(c)
+            for c, t in casts.items()
+        ]
+    )
+
+
+def our_flows(pcap: Path) -> pl.DataFrame:
+    meter = FlowMeter()
+    with open_capture(pcap) as capture:
+        parts = [meter.add(batch) for batch in capture]
+    parts.append(meter.flush())
+    return pl.concat(parts)
+
+
+def _trace(corpus: Path, name: str) -> tuple[Path, Path]:
+    folder = corpus / "zeek-conn" / name
+    pcap = next(p for p in folder.iterdir() if p.name != "conn.log")
+    return pcap, folder / "conn.log"
+
+
+@pytest.mark.parametrize("name", TRACES)
+def test_every_connection_agrees_with_zeek(corpus: Path, name: str) -> None:
+    pcap, log = _trace(corpus, name)
+    theirs = zeek_log(log).select(KEY + MUST_AGREE)
+    ours = our_flows(pcap).select(KEY + MUST_AGREE)
+    # Zeek leaves orig_bytes/resp_bytes unset for zero-duration connections; so do we.
+    order = [*KEY, "orig_pkts", "orig_ip_bytes", "history"]
+    theirs = theirs.sort(order, nulls_last=True)
+    ours = ours.sort(order, nulls_last=True)
+    assert ours.height == theirs.height, (ours, theirs)
+    assert ours.to_dicts() == theirs.to_dicts()
+
+
+@pytest.mark.parametrize("name", sorted(PARTIAL))
+def test_partial_baselines(corpus: Path, name: str) -> None:
+    pcap, log = _trace(corpus, name)
+    columns = PARTIAL[name]
+    theirs = zeek_log(log).select(columns)
+    ours = our_flows(pcap).select(columns)
+    assert ours.to_dicts() == theirs.to_dicts()
