@@ -1,0 +1,484 @@
+"""Build the device inventory from packet batches (and, optionally, flow batches).
+
+Sightings, address bindings, peers and offered services are aggregated with array group-bys
+over each whole batch; only the few packets that describe a device (DHCP, DNS, mDNS, SSDP,
+HTTP heads, TLS hellos; see :mod:`hedgerow.inventory.select`) are parsed one by one.
+Devices are keyed by MAC address; captures without an Ethernet layer (raw IP, some cooked
+captures) give devices keyed by local IP address, folded into the MAC-keyed device when an
+address binding is known.
+
+Example:
+    >>> from hedgerow.capture import open_capture
+    >>> builder = InventoryBuilder()
+    >>> with open_capture("capture.pcap") as reader:  # doctest: +SKIP
+    ...     for batch in reader:
+    ...         builder.add_batch(batch)
+    >>> inventory = builder.finish()  # doctest: +SKIP
+    >>> [(d.key, d.vendor, d.kind) for d in inventory.devices]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from hedgerow.capture.batch import L3, PacketBatch
+from hedgerow.flows.schema import FlowBatch
+from hedgerow.inventory.addresses import ip_texts, is_unicast_mac, local_mask, mac_text
+from hedgerow.inventory.classify import Classifier
+from hedgerow.inventory.observation import DeviceObservation
+from hedgerow.inventory.oui import OuiDatabase
+from hedgerow.inventory.parsers import (
+    MalformedPayload,
+    mdns_hints,
+    parse_dhcp,
+    parse_dns,
+    parse_http_request,
+    parse_http_response,
+    parse_ssdp,
+    parse_tls_hello,
+)
+from hedgerow.inventory.select import candidates
+from hedgerow.model import Device, LocalNetworks
+
+_ESTABLISHED = ("SF", "S1", "S2", "S3", "RSTO", "RSTR", "OTH")
+_MAX_NAMES = 20_000
+_PEER_LIMIT = 25
+
+
+@dataclass
+class ParseStats:
+    """Packets parsed and skipped as malformed, per parser."""
+
+    parsed: Counter[str] = field(default_factory=Counter)
+    malformed: Counter[str] = field(default_factory=Counter)
+    examples: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"parsed": dict(self.parsed), "malformed": dict(self.malformed),
+                "examples": self.examples}
+
+
+@dataclass
+class Inventory:
+    """The devices, the observations behind them (for the risk checks) and parse counts."""
+
+    devices: list[Device]
+    observations: dict[str, DeviceObservation]
+    stats: ParseStats
+
+    def device(self, key: str) -> Device | None:
+        return next((d for d in self.devices if d.key == key or key in d.ips), None)
+
+    def key_of_ip(self) -> dict[str, str]:
+        """Local IP address -> device key."""
+        return {ip: d.key for d in self.devices for ip in d.ips}
+
+
+class _Rows:
+    """Per-batch address texts and device keys, computed once per distinct value."""
+
+    def __init__(self, batch: PacketBatch, nets: LocalNetworks) -> None:
+        self.batch = batch
+        self.ts = batch.ts_ns.astype(np.float64) / 1e9
+        self.src_txt, self.src_inv = ip_texts(batch.src_hi, batch.src_lo)
+        self.dst_txt, self.dst_inv = ip_texts(batch.dst_hi, batch.dst_lo)
+        self.src_local = local_mask(self.src_txt, nets)[self.src_inv]
+        self.dst_local = local_mask(self.dst_txt, nets)[self.dst_inv]
+        self.src_mac = is_unicast_mac(batch.eth_src)
+        self.dst_mac = is_unicast_mac(batch.eth_dst)
+        self.has_ip = np.isin(batch.l3, (L3.IPV4, L3.IPV6))
+
+    def src(self, row: int) -> str:
+        return str(self.src_txt[self.src_inv[row]])
+
+    def dst(self, row: int) -> str:
+        return str(self.dst_txt[self.dst_inv[row]])
+
+    def src_key(self, row: int) -> str | None:
+        if self.src_mac[row]:
+            return mac_text(int(self.batch.eth_src[row]))
+        return self.src(row) if self.src_local[row] else None
+
+    def dst_key(self, row: int) -> str | None:
+        if self.dst_mac[row]:
+            return mac_text(int(self.batch.eth_dst[row]))
+        return self.dst(row) if self.dst_local[row] else None
+
+
+def _is_group_ip(text: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return True
+    return ip.is_multicast or ip.is_unspecified or text == "255.255.255.255"
+
+
+class InventoryBuilder:
+    """Accumulates observations batch by batch; :meth:`finish` classifies and returns devices."""
+
+    def __init__(
+        self,
+        local_networks: LocalNetworks | None = None,
+        classifier: Classifier | None = None,
+        oui: OuiDatabase | None = None,
+        per_batch_limit: int = 256,
+    ) -> None:
+        self.local_networks = local_networks or LocalNetworks.default()
+        self.classifier = classifier or Classifier.load()
+        self.oui = oui or OuiDatabase.load()
+        self.per_batch_limit = per_batch_limit
+        self.stats = ParseStats()
+        self._obs: dict[str, DeviceObservation] = {}
+        self._ip_macs: dict[str, set[str]] = {}
+        self._names: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ accumulation
+    def _get(self, key: str) -> DeviceObservation:
+        obs = self._obs.get(key)
+        if obs is None:
+            mac = key if key.count(":") == 5 and len(key) == 17 else None
+            obs = self._obs[key] = DeviceObservation(key=key, mac=mac)
+        return obs
+
+    def _bind(self, mac: str, ip: str, first: float, last: float) -> None:
+        self._get(mac).seen_ip(ip, first, last)
+        self._ip_macs.setdefault(ip, set()).add(mac)
+
+    def add_batch(self, batch: PacketBatch) -> None:
+        """Fold one batch of packets into the inventory."""
+        if len(batch) == 0:
+            return
+        rows = _Rows(batch, self.local_networks)
+        self._sightings(rows)
+        self._peers(rows)
+        self._services(rows)
+        picked = candidates(batch, self.per_batch_limit)
+        handlers: dict[str, Callable[[_Rows, int], None]] = {
+            "dhcp": self._dhcp, "dns": self._dns, "dns_answer": self._dns_answer,
+            "mdns": self._mdns, "ssdp": self._ssdp, "http_request": self._http_request,
+            "http_response": self._http_response, "tls": self._tls,
+        }
+        for name, handler in handlers.items():
+            for row in picked[name]:
+                try:
+                    handler(rows, int(row))
+                    self.stats.parsed[name] += 1
+                except MalformedPayload as exc:
+                    self.stats.malformed[name] += 1
+                    if len(self.stats.examples) < 20:
+                        self.stats.examples.append(f"packet at {rows.ts[row]:.6f}: {exc}")
+
+    def _sightings(self, rows: _Rows) -> None:
+        b = rows.batch
+        frame = pl.DataFrame({
+            "mac": b.eth_src, "src": rows.src_inv.astype(np.int64), "ts": rows.ts,
+            "has_mac": rows.src_mac, "local": rows.src_local & (rows.has_ip | (b.l3 == L3.ARP)),
+        })
+        macs = (frame.filter(pl.col("has_mac")).group_by("mac")
+                .agg(pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last"),
+                     pl.len().alias("n")))
+        for mac, first, last, n in macs.iter_rows():
+            self._get(mac_text(mac)).seen(first, last, n)
+        binds = (frame.filter(pl.col("has_mac") & pl.col("local")).group_by("mac", "src")
+                 .agg(pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last")))
+        for mac, src, first, last in binds.iter_rows():
+            self._bind(mac_text(mac), str(rows.src_txt[src]), first, last)
+        ips = (frame.filter(~pl.col("has_mac") & pl.col("local")).group_by("src")
+               .agg(pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last"),
+                    pl.len().alias("n")))
+        for src, first, last, n in ips.iter_rows():
+            ip = str(rows.src_txt[src])
+            obs = self._get(ip)
+            obs.seen_ip(ip, first, last)
+            obs.packets += n
+
+    def _peers(self, rows: _Rows) -> None:
+        b = rows.batch
+        keep = rows.has_ip & (rows.src_mac | rows.src_local)
+        frame = pl.DataFrame({
+            "mac": np.where(rows.src_mac, b.eth_src, 0)[keep],
+            "src": np.where(rows.src_mac, -1, rows.src_inv)[keep].astype(np.int64),
+            "dst": rows.dst_inv[keep].astype(np.int64),
+        })
+        counts = frame.group_by("mac", "src", "dst").len()
+        for mac, src, dst, n in counts.iter_rows():
+            peer = str(rows.dst_txt[dst])
+            if _is_group_ip(peer):
+                continue
+            key = mac_text(mac) if mac else str(rows.src_txt[src])
+            self._get(key).peers[peer] += n
+
+    def _services(self, rows: _Rows) -> None:
+        """TCP services a device answered (SYN-ACK from it), and whether outsiders got in."""
+        b = rows.batch
+        synack = (b.proto == 6) & ((b.tcp_flags & 0x12) == 0x12) & rows.src_local
+        sel = np.nonzero(synack)[0]
+        if sel.size == 0:
+            return
+        grouped = (pl.DataFrame({"src": rows.src_inv[sel].astype(np.int64),
+                                 "mac": b.eth_src[sel],
+                                 "sport": b.sport[sel].astype(np.int64),
+                                 "dst": rows.dst_inv[sel].astype(np.int64),
+                                 "outside": ~rows.dst_local[sel], "ts": rows.ts[sel]})
+                   .group_by("src", "mac", "sport", "dst", "outside")
+                   .agg(pl.col("ts").min().alias("first"), pl.len().alias("n")))
+        for src, mac, sport, dst, outside, first, n in grouped.iter_rows():
+            key = mac_text(mac) if mac else str(rows.src_txt[src])
+            peer = str(rows.dst_txt[dst]) if outside else None
+            self._get(key).add_service(f"tcp/{sport}", first, peer, n)
+
+    # ------------------------------------------------------------------ parsers
+    def _dhcp(self, rows: _Rows, row: int) -> None:
+        info = parse_dhcp(rows.batch.payload(row))
+        ts = float(rows.ts[row])
+        if info.op == 2:
+            server = rows.src_key(row)
+            if server is not None:
+                self._get(server).add("role", "dhcp-server")
+            if info.your_ip and info.message_type == 5:
+                self._bind(info.client_mac, info.your_ip, ts, ts)
+            return
+        obs = self._get(info.client_mac)
+        obs.seen(ts, ts)
+        obs.add("hostname", info.hostname)
+        obs.add("hostname", info.fqdn)
+        obs.add("dhcp_vendor_class", info.vendor_class)
+        if info.prl:
+            obs.add("dhcp_fingerprint", info.fingerprint)
+        bound = info.client_ip or (info.requested_ip if info.message_type == 3 else None)
+        if bound:
+            self._bind(info.client_mac, bound, ts, ts)
+
+    def _dns(self, rows: _Rows, row: int) -> None:
+        key = rows.src_key(row)
+        if key is None:
+            return
+        msg = parse_dns(rows.batch.payload(row))
+        if msg.is_response:
+            return
+        obs = self._get(key)
+        for name, _ in msg.questions:
+            name = name.lower().rstrip(".")
+            if name and not name.endswith((".arpa", ".local")):
+                obs.dns_names[name] += 1
+                obs.add("domain", name)
+
+    def _dns_answer(self, rows: _Rows, row: int) -> None:
+        msg = parse_dns(rows.batch.payload(row))
+        if rows.src_local[row] and rows.dst_local[row]:
+            server = rows.src_key(row)
+            if server is not None:
+                self._get(server).add("role", "dns-server")
+        if len(self._names) >= _MAX_NAMES or not msg.questions:
+            return
+        asked = msg.questions[0][0].lower()
+        for rec in msg.records:
+            if rec.rtype in (1, 28) and isinstance(rec.value, str):
+                self._names.setdefault(rec.value, asked)
+
+    def _mdns(self, rows: _Rows, row: int) -> None:
+        key = rows.src_key(row)
+        if key is None:
+            return
+        hints = mdns_hints(parse_dns(rows.batch.payload(row)))
+        obs = self._get(key)
+        for service in hints.services:
+            obs.add("mdns_service", service)
+        for instance in hints.instances:
+            obs.add("name", instance)
+            obs.add("maker_text", instance)
+        for host in hints.hostnames:
+            obs.add("hostname", host)
+        obs.add("name", hints.model)
+        obs.add("model", hints.model)
+        obs.add("maker_text", hints.manufacturer)
+
+    def _ssdp(self, rows: _Rows, row: int) -> None:
+        key = rows.src_key(row)
+        if key is None:
+            return
+        msg = parse_ssdp(rows.batch.payload(row))
+        obs = self._get(key)
+        if msg.kind == "search":
+            obs.add("user_agent", msg.headers.get("user-agent"))
+            return
+        obs.ssdp_announces += 1
+        obs.add("ssdp_server", msg.server)
+        obs.add("maker_text", msg.server)
+        obs.add("ssdp_usn", msg.headers.get("usn"))
+        obs.add("upnp_type", msg.device_type)
+        obs.add("ssdp_location", msg.headers.get("location"))
+
+    def _http_request(self, rows: _Rows, row: int) -> None:
+        key = rows.src_key(row)
+        if key is None:
+            return
+        req = parse_http_request(rows.batch.payload(row))
+        obs = self._get(key)
+        obs.add("user_agent", req.user_agent)
+        obs.add("maker_text", req.user_agent)
+        obs.add("http_path", req.path.split("?", 1)[0])
+        if req.host:
+            host = req.host.rsplit(":", 1)[0].lower() if not req.host.startswith("[") else ""
+            if host and not _looks_like_ip(host):
+                obs.add("domain", host)
+                obs.dns_names[host] += 0
+
+    def _http_response(self, rows: _Rows, row: int) -> None:
+        key = rows.src_key(row)
+        if key is None or not rows.src_local[row]:
+            return
+        resp = parse_http_response(rows.batch.payload(row))
+        obs = self._get(key)
+        port = int(rows.batch.sport[row])
+        obs.http_services.setdefault(port, {"server": resp.server, "status": resp.status,
+                                            "auth": resp.www_authenticate,
+                                            "outside_client": not bool(rows.dst_local[row])})
+        obs.add("http_server", resp.server)
+        obs.add("maker_text", resp.server)
+        upnp = resp.upnp
+        obs.add("maker_text", upnp.get("manufacturer"))
+        obs.add("upnp_type", upnp.get("deviceType"))
+        for tag in ("modelName", "friendlyName", "modelDescription"):
+            obs.add("name", upnp.get(tag))
+        obs.add("model", " ".join(v for v in (upnp.get("modelName"), upnp.get("modelNumber"))
+                                  if v) or None)
+        obs.add("friendly_name", upnp.get("friendlyName"))
+
+    def _tls(self, rows: _Rows, row: int) -> None:
+        hello = parse_tls_hello(rows.batch.payload(row))
+        if hello.is_client:
+            key = rows.src_key(row)
+            if key is None:
+                return
+            obs = self._get(key)
+            obs.add("domain", hello.sni.lower() if hello.sni else None)
+            obs.add_tls("client-offer", hello.version, rows.dst(row), hello.sni)
+            return
+        server = rows.src_key(row) if rows.src_local[row] else None
+        if server is not None:
+            self._get(server).add_tls("server", hello.version, rows.dst(row), None)
+        client = rows.dst_key(row)
+        if client is not None:
+            self._get(client).add_tls("negotiated", hello.version, rows.src(row), None)
+
+    # ------------------------------------------------------------------ flows
+    def add_flows(self, flows: FlowBatch) -> None:
+        """Services and peers from flows (Zeek conn.logs or the flow meter's output)."""
+        if flows.height == 0:
+            return
+        nets = self.local_networks
+        answered = flows.filter(pl.col("conn_state").is_in(_ESTABLISHED) |
+                                ((pl.col("proto") == "udp") & (pl.col("resp_pkts") > 0)))
+        grouped = (answered.group_by("id.resp_h", "proto", "id.resp_p", "id.orig_h")
+                   .agg(pl.col("ts").min().alias("first"), pl.len().alias("n")))
+        for resp, proto, port, orig, first, n in grouped.iter_rows():
+            if not nets.is_local(resp):
+                continue
+            outside = None if nets.is_local(orig) else orig
+            if proto == "udp" and outside is None and port >= 1024:
+                continue
+            self._ip_obs(resp).add_service(f"{proto}/{port}", first, outside, n)
+        peers = (flows.group_by("id.orig_h", "id.resp_h")
+                 .agg(pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last"),
+                      pl.len().alias("n")))
+        for orig, resp, first, last, n in peers.iter_rows():
+            if nets.is_local(orig) and not _is_group_ip(resp):
+                obs = self._ip_obs(orig)
+                obs.seen_ip(orig, first, last)
+                obs.peers[resp] += n
+
+    def _ip_obs(self, ip: str) -> DeviceObservation:
+        macs = self._ip_macs.get(ip)
+        return self._get(next(iter(macs))) if macs and len(macs) == 1 else self._get(ip)
+
+    # ------------------------------------------------------------------ result
+    def finish(self) -> Inventory:
+        """Fold IP-keyed observations into their MAC's, classify, and return the inventory."""
+        for key in [k for k, o in self._obs.items() if o.mac is None]:
+            macs = self._ip_macs.get(key)
+            if macs and len(macs) == 1:
+                self._get(next(iter(macs))).merge(self._obs.pop(key))
+        devices = [self._device(obs) for obs in self._obs.values()
+                   if obs.ips or obs.values or obs.services]
+        devices.sort(key=lambda d: (d.first_seen, d.key))
+        kept = {d.key for d in devices}
+        return Inventory(devices, {k: o for k, o in self._obs.items() if k in kept}, self.stats)
+
+    def evidence_of(self, obs: DeviceObservation) -> dict[str, list[str]]:
+        """The classifier's evidence mapping for one observation."""
+        ev: dict[str, list[str]] = {k: list(v) for k, v in obs.values.items()}
+        if obs.mac is not None:
+            mv = self.oui.lookup(obs.mac)
+            if mv.organization:
+                ev["oui"] = [mv.organization]
+        ev.setdefault("name", []).extend(ev.get("hostname", []))
+        ev["service"] = sorted(obs.services)
+        return ev
+
+    def _device(self, obs: DeviceObservation) -> Device:
+        ev = self.evidence_of(obs)
+        vendor = self.classifier.vendor(ev)
+        if vendor.name:
+            ev["vendor"] = [vendor.name]
+        kind = self.classifier.kind(ev)
+        names = obs.values
+        name = next((vals[0] for f in ("friendly_name", "hostname") if (vals := names.get(f))),
+                    None)
+        if name is None and names.get("name"):
+            name = names["name"][0]
+        ips = tuple(ip for ip, _ in sorted(obs.ips.items(), key=lambda kv: kv[1][0]))
+        peers = tuple(
+            f"{self._names[p]} ({p})" if p in self._names else p
+            for p, _ in obs.peers.most_common(_PEER_LIMIT) if p not in obs.ips
+        )
+        mac_info = self.oui.lookup(obs.mac) if obs.mac else None
+        evidence: dict[str, Any] = {
+            "vendor": list(vendor.evidence),
+            "vendor_confidence": vendor.confidence,
+            "kind": list(kind.evidence),
+            "kind_scores": kind.scores,
+            "oui": mac_info.organization if mac_info else None,
+            "randomized_mac": bool(mac_info and mac_info.randomized),
+            "ip_history": [{"ip": ip, "first": s[0], "last": s[1]} for ip, s in obs.ips.items()],
+            "dns": [n for n, _ in obs.dns_names.most_common(20)],
+            **{k: v[:10] for k, v in obs.values.items()
+               if k in ("dhcp_vendor_class", "dhcp_fingerprint", "mdns_service", "ssdp_server",
+                        "user_agent", "upnp_type", "hostname")},
+        }
+        first = obs.first_seen if obs.first_seen != float("inf") else 0.0
+        last = obs.last_seen if obs.last_seen != float("-inf") else first
+        return Device(
+            mac=obs.mac, ips=ips, vendor=vendor.name, name=name, kind=kind.kind,
+            kind_confidence=kind.confidence, model=next(iter(names.get("model", [])), None),
+            first_seen=first, last_seen=last, services=tuple(sorted(obs.services)),
+            peers=peers, evidence=evidence,
+        )
+
+
+def _looks_like_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def build_inventory(
+    batches: Iterable[PacketBatch], local_networks: LocalNetworks | None = None
+) -> Inventory:
+    """Convenience: an inventory from an iterable of PacketBatches."""
+    builder = InventoryBuilder(local_networks)
+    for batch in batches:
+        builder.add_batch(batch)
+    return builder.finish()
+
+
+__all__ = ["Inventory", "InventoryBuilder", "ParseStats", "build_inventory"]
