@@ -18,6 +18,7 @@ from hedgerow.hub.app import create_app
 from hedgerow.hub.config import HubSettings
 from hedgerow.hub.migrate import upgrade
 from hedgerow.hub.pgcluster import PostgresUnavailable, TempPostgres
+from hedgerow.hub.state import HubState
 from hedgerow.hub.tenants import create_tenant, issue_credential
 from hedgerow.signing import SigningKey
 
@@ -76,6 +77,11 @@ class Hub:
     key: SigningKey
     tenants: dict[str, int] = field(default_factory=dict)
 
+    @property
+    def state(self) -> HubState:
+        state: HubState = self.client.app.state.hub  # type: ignore[attr-defined]
+        return state
+
     def tenant(self, name: str, role: str, vendors: list[str] | None = None) -> int:
         reply = self.client.post("/v1/admin/tenants", headers=self.admin,
                                  json={"name": name, "role": role, "vendors": vendors or []})
@@ -96,7 +102,7 @@ class Hub:
 def build_hub(url: str, **settings: object) -> Hub:
     clock = Clock()
     key = SigningKey.generate()
-    config = HubSettings(database_url=url, **settings)  # type: ignore[arg-type]
+    config = HubSettings.from_env(database_url=url, **settings)
     app = create_app(config, signing_key=key, clock=clock)
     with app.state.hub.sessions() as session:
         admins = create_tenant(session, "administrators", "admin", clock())
@@ -110,7 +116,7 @@ def hub(db_url: str) -> Iterator[Hub]:
     try:
         yield made
     finally:
-        made.client.app.state.hub.engine.dispose()  # type: ignore[attr-defined]
+        made.state.engine.dispose()
 
 
 @pytest.fixture
@@ -122,4 +128,4 @@ def sqlite_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     try:
         yield made
     finally:
-        made.client.app.state.hub.engine.dispose()  # type: ignore[attr-defined]
+        made.state.engine.dispose()

@@ -127,7 +127,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tokens["used_enrolment"] = used
     hub.client.post("/v1/admin/bundles/rules", headers=hub.admin, json={"content": {"r": 1}})
     yield World(hub, ids, tokens)
-    hub.client.app.state.hub.engine.dispose()  # type: ignore[attr-defined]
+    hub.state.engine.dispose()
 
 
 def _token(world: World, case: Case) -> str | None:

@@ -134,7 +134,7 @@ def test_two_households_manufacturer_regulator(e2e_hub: Hub, corpus: Path) -> No
     assert counts == {("inbound", "scan"): 2 * len(alerts_a)}
     assert report_a["actions"][0]["value"] == attacker
     text_a = json.dumps(report_a)
-    assert siren.mac not in text_a and siren_ip not in text_a
+    assert str(siren.mac) not in text_a and siren_ip not in text_a
     assert hub.client.get(f"/v1/reports/household/{home_b}", headers=gw_a).status_code == 404
     assert hub.client.get(f"/v1/tenants/{home_b}/devices", headers=gw_a).status_code == 404
     assert hub.client.get("/v1/reports/regulator", headers=gw_a).status_code == 403
@@ -150,7 +150,7 @@ def test_two_households_manufacturer_regulator(e2e_hub: Hub, corpus: Path) -> No
     assert models["D-LinkHomeHub"]["failing_psti"] == {"psti-2": 1}
     assert models["D-LinkDayCam"]["failing_psti"] == {"psti-1": 1}
     text_m = json.dumps(made)
-    for secret in ["home-a", "home-b", siren_ip, daycam_ip, *(d.mac for d in devices)]:
+    for secret in ["home-a", "home-b", siren_ip, daycam_ip, *(str(d.mac) for d in devices)]:
         assert secret not in text_m
     assert "tenant" not in text_m
     assert hub.client.get(f"/v1/reports/manufacturer/{maker}",
@@ -176,7 +176,8 @@ def test_two_households_manufacturer_regulator(e2e_hub: Hub, corpus: Path) -> No
     assert sum(t["inbound_alerts"] for t in market["trends"]) == inbound
     assert sum(t["newly_blocklisted"] for t in market["trends"]) == len(expected)
     text_r = json.dumps(market)
-    for secret in ["home-a", "home-b", "D-Link", "Belkin", siren_ip, *(d.mac for d in devices)]:
+    macs = [str(d.mac) for d in devices]
+    for secret in ["home-a", "home-b", "D-Link", "Belkin", siren_ip, *macs]:
         assert secret not in text_r
     assert hub.client.get(f"/v1/reports/household/{home_a}",
                           headers=regulator_user).status_code == 403
