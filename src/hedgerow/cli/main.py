@@ -27,7 +27,11 @@ def _register() -> None:
 
 
 _COMMANDS: list[tuple[str, str]] = [
+    ("scan", "scan"),
+    ("sense", "sense"),
+    ("decisions", "decisions"),
     ("hub", "hub"),
+    ("agent", "agent"),
 ]
 
 _register()

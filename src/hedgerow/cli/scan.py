@@ -1,0 +1,194 @@
+"""``hedgerow scan``: find attacks in and out of the home in captures and Zeek conn.logs.
+
+Example:
+    $ hedgerow scan data/samples/ -o out/demo
+    $ hedgerow scan capture.pcap --home-net 192.168.1.0/24 --intel feed.stix.json --json
+
+Exit status: 0 every input was read; 3 some inputs could not be read (the others were
+analysed); 4 no input could be read; 2 bad usage (rule file, home network, intel file).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from hedgerow.cli.scaninput import FileRead, expand_inputs, read_flows
+from hedgerow.detect.engine import DetectionEngine
+from hedgerow.detect.ruleload import RuleError
+from hedgerow.intel import IntelError
+from hedgerow.model import Alert, LocalNetworks
+from hedgerow.model.networks import DEFAULT_LOCAL_NETWORKS
+from hedgerow.report.alertlog import write_alerts_jsonl
+from hedgerow.report.hosts import HostTally
+from hedgerow.report.jsonreport import build_report
+from hedgerow.report.result import InputOutcome, ScanResult
+from hedgerow.report.terminal import render
+
+EXIT_PARTIAL = 3
+EXIT_NOTHING = 4
+PROGRESS_BYTES = 20 * 1024 * 1024
+
+
+def run_scan(
+    paths: list[Path],
+    *,
+    home_nets: tuple[str, ...] = (),
+    rule_dirs: tuple[Path, ...] = (),
+    intel_files: tuple[Path, ...] = (),
+    progress: Progress | None = None,
+) -> ScanResult:
+    """Scan the inputs; each file gets fresh detector state (captures are independent)."""
+    networks = LocalNetworks.parse(home_nets or DEFAULT_LOCAL_NETWORKS)
+    files = expand_inputs(paths)
+    tally = HostTally(networks)
+    alerts: list[Alert] = []
+    outcomes: list[InputOutcome] = []
+    rules = 0
+    task = progress.add_task("scanning", total=sum(_size(f) for f in files)) if progress else None
+    for file in files:
+        engine = DetectionEngine.from_rule_dirs(
+            rule_dirs, networks=networks, intel_files=intel_files
+        )
+        rules = len(engine.detectors)
+        outcome = FileRead(file)
+        if progress is not None and task is not None:
+            progress.update(task, description=file.name)
+        for batch in read_flows(file, outcome):
+            engine.process(batch)
+            tally.update(batch)
+            if progress is not None and task is not None:
+                progress.update(task, description=f"{file.name}: {outcome.flows:,} flows")
+        alerts.extend(engine.finish())
+        if progress is not None and task is not None:
+            progress.advance(task, _size(file))
+        message = outcome.error or "; ".join(outcome.warnings[:3])
+        outcomes.append(InputOutcome(str(file), outcome.status, outcome.flows, message))
+    alerts.sort(key=lambda a: (a.start, a.dedup_key))
+    return ScanResult(
+        inputs=outcomes,
+        alerts=alerts,
+        hosts=tally.hosts(),
+        home_networks=[str(n) for n in networks.networks],
+        rules=rules,
+        first_ts=tally.first_ts,
+        last_ts=tally.last_ts,
+    )
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def write_outputs(result: ScanResult, outdir: Path) -> None:
+    """``OUTDIR/alerts.jsonl`` and ``OUTDIR/report.json``."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    with (outdir / "alerts.jsonl").open("w", encoding="utf-8") as fh:
+        write_alerts_jsonl(result.alerts, fh)
+    (outdir / "report.json").write_text(
+        json.dumps(build_report(result), indent=2, sort_keys=False) + "\n", encoding="utf-8"
+    )
+
+
+def exit_code(result: ScanResult) -> int:
+    failed = sum(i.status == "error" for i in result.inputs)
+    if result.inputs and failed == len(result.inputs):
+        return EXIT_NOTHING
+    return EXIT_PARTIAL if failed else 0
+
+
+@click.command("scan")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    type=click.Path(path_type=Path),
+    help="Write alerts.jsonl and report.json into this folder.",
+)
+@click.option(
+    "--home-net",
+    "home_nets",
+    multiple=True,
+    metavar="CIDR",
+    help="Local network (repeatable); default RFC 1918, CGNAT, ULA, link-local.",
+)
+@click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Extra rule file or folder (repeatable); same id overrides a built-in rule.",
+)
+@click.option(
+    "--intel",
+    "intel_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Indicator list: plain text, CSV or STIX 2.1 JSON (repeatable).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout instead.")
+def scan(
+    inputs: tuple[Path, ...],
+    outdir: Path | None,
+    home_nets: tuple[str, ...],
+    rule_dirs: tuple[Path, ...],
+    intel_files: tuple[Path, ...],
+    as_json: bool,
+) -> None:
+    """Find attacks in and out of the home in captures (pcap, pcapng) and Zeek conn.logs."""
+    err = Console(stderr=True)
+    missing = [p for p in inputs if not p.exists()]
+    for path in missing:
+        err.print(
+            f"[red]error[/red] {path}: no such file or folder", highlight=False, soft_wrap=True
+        )
+    present = [p for p in inputs if p.exists()]
+    big = sum(_size(f) for f in expand_inputs(present)) >= PROGRESS_BYTES
+    show = big and err.is_terminal and not as_json
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=not show,
+        ) as progress:
+            result = run_scan(
+                present,
+                home_nets=home_nets,
+                rule_dirs=rule_dirs,
+                intel_files=intel_files,
+                progress=progress if show else None,
+            )
+    except (RuleError, IntelError, ValueError) as exc:
+        err.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    result.inputs[:0] = [
+        InputOutcome(str(p), "error", 0, "no such file or folder") for p in missing
+    ]
+    for item in result.inputs:
+        if item.status != "ok":
+            err.print(
+                f"[yellow]{item.status}[/yellow] {item.message or item.path}",
+                highlight=False,
+                soft_wrap=True,
+            )
+    if outdir is not None:
+        write_outputs(result, outdir)
+    if as_json:
+        click.echo(json.dumps(build_report(result), indent=2))
+    else:
+        render(result, Console())
+        if outdir is not None:
+            Console().print(f"Wrote {outdir / 'alerts.jsonl'} and {outdir / 'report.json'}")
+    sys.exit(exit_code(result))

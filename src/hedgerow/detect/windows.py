@@ -1,0 +1,268 @@
+"""Event-time windowed aggregation shared by the threshold detectors (columnar, bounded).
+
+Flows are bucketed into tumbling windows of ``window`` seconds per group key. A window is
+judged once the event-time watermark has passed its end plus ``lateness`` (flows are reported
+when they end, so their start ``ts`` can lag). A window is *hot* when the measure over it and
+the window before it reaches the capacity (so a burst straddling a boundary still counts).
+Hot windows of one key form one episode, reported as one alert, until the key has stayed cold
+for ``quiet`` seconds (CrowdSec's "blackhole"): a scan that spans several batches or windows,
+or pauses, stays one alert.
+
+Example:
+    >>> import polars as pl
+    >>> agg = WindowAggregator(keys=["id.orig_h"], distinct="id.resp_h", sum_col=None,
+    ...     window=60.0, capacity=3, min_flows=1, actor="id.orig_h", target="id.resp_h")
+    >>> batch = pl.DataFrame({"ts": [1.0, 2.0, 3.0], "uid": ["a", "b", "c"],
+    ...     "id.orig_h": ["10.0.0.1"] * 3, "id.resp_h": ["1.1.1.1", "1.1.1.2", "1.1.1.3"],
+    ...     "id.resp_p": [23, 23, 23]})
+    >>> agg.update(batch, watermark=3.0, lateness=0.0)
+    []
+    >>> [(e.key, e.distinct_count, e.flows) for e in agg.flush()]
+    [(('10.0.0.1',), 3, 3)]
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import polars as pl
+
+DISTINCT_CAP = 10_000
+SAMPLE = 20
+UID_SAMPLE = 50
+_EMPTY_KEY = "<none>"
+_FLAT = {"keep_nulls": False, "empty_as_null": False}
+
+
+@dataclass
+class Episode:
+    """Hot windows of one group key (with the cold ones between them), with bounded evidence."""
+
+    key: tuple[str, ...]
+    first_window: int
+    last_window: int
+    start: float = math.inf
+    end: float = -math.inf
+    flows: int = 0
+    total: float = 0.0
+    distinct: set[str] = field(default_factory=set)
+    distinct_overflow: int = 0
+    uids: list[str] = field(default_factory=list)
+    actors: set[str] = field(default_factory=set)
+    targets: set[str] = field(default_factory=set)
+    ports: set[int] = field(default_factory=set)
+    counted_through: int = -(2**62)
+
+    @property
+    def distinct_count(self) -> int:
+        return max(len(self.distinct), self.distinct_overflow)
+
+    def add(self, row: dict[str, object]) -> None:
+        """Fold one window's aggregate row (see ``WindowAggregator._window_stats``) in."""
+        self.start = min(self.start, float(row["t0"]))  # type: ignore[arg-type]
+        self.end = max(self.end, float(row["t1"]))  # type: ignore[arg-type]
+        self.flows += int(row["n"])  # type: ignore[call-overload]
+        self.total += float(row["s"] or 0)  # type: ignore[arg-type]
+        dvals = [v for v in row["dvals"] if v is not None]  # type: ignore[attr-defined]
+        if len(self.distinct) < DISTINCT_CAP:
+            self.distinct.update(dvals[: DISTINCT_CAP - len(self.distinct)])
+        self.distinct_overflow = max(self.distinct_overflow, int(row["nd"]))  # type: ignore[call-overload]
+        room = UID_SAMPLE - len(self.uids)
+        if room > 0:
+            self.uids.extend(u for u in row["uids"][:room] if u is not None)  # type: ignore[index]
+        self.actors.update(a for a in row["actors"] if a is not None)  # type: ignore[attr-defined]
+        self.targets.update(t for t in row["targets"] if t is not None)  # type: ignore[attr-defined]
+        if len(self.ports) < SAMPLE:
+            self.ports.update(int(p) for p in row["ports"] if p is not None)  # type: ignore[attr-defined]
+
+
+class WindowAggregator:
+    """Bounded per-key, per-window partial aggregates, merged batch after batch."""
+
+    def __init__(
+        self,
+        *,
+        keys: list[str],
+        distinct: str | None,
+        sum_col: str | None,
+        window: float,
+        capacity: float,
+        min_flows: int,
+        actor: str,
+        target: str,
+        quiet: float = 0.0,
+    ) -> None:
+        self.keys = keys
+        self.quiet_windows = max(0, math.ceil(quiet / window))
+        self.distinct = distinct
+        self.sum_col = sum_col
+        self.window = window
+        self.capacity = capacity
+        self.min_flows = min_flows
+        self.actor = actor
+        self.target = target
+        self._state: pl.DataFrame | None = None
+        self._next_window: int | None = None
+        self._episodes: dict[tuple[str, ...], Episode] = {}
+
+    def update(self, flows: pl.DataFrame, *, watermark: float, lateness: float) -> list[Episode]:
+        """Add filtered flows; return episodes that ended in windows now closed."""
+        if flows.height:
+            self._merge(self._partial(flows))
+        closed_through = math.floor((watermark - lateness) / self.window) - 1
+        return self._judge(closed_through)
+
+    def flush(self) -> list[Episode]:
+        """Judge every remaining window and close all episodes."""
+        if self._state is None or self._state.height == 0:
+            done = self._close_episodes(None)
+            return done
+        last = int(self._state["_w"].max())  # type: ignore[arg-type]
+        out = self._judge(last + 1)
+        out.extend(self._close_episodes(None))
+        return out
+
+    def _partial(self, flows: pl.DataFrame) -> pl.DataFrame:
+        w = (pl.col("ts") / self.window).floor().cast(pl.Int64)
+        if self._next_window is not None:
+            w = pl.max_horizontal(w, pl.lit(self._next_window, dtype=pl.Int64))
+        d = (
+            pl.col(self.distinct).cast(pl.String)
+            if self.distinct
+            else pl.lit(None, dtype=pl.String)
+        ).alias("_d")
+        s = (
+            pl.col(self.sum_col).cast(pl.Float64).fill_null(0.0) if self.sum_col else pl.lit(0.0)
+        ).alias("_s")
+        frame = flows.filter(pl.col("ts").is_not_null()).select(
+            *[pl.col(k).cast(pl.String).fill_null(_EMPTY_KEY) for k in self.keys],
+            w.alias("_w"),
+            d,
+            s,
+            pl.col("ts"),
+            pl.col("uid"),
+            pl.col(self.actor).alias("_a"),
+            pl.col(self.target).alias("_t"),
+            pl.col("id.resp_p").alias("_p"),
+        )
+        return frame.group_by([*self.keys, "_w", "_d"]).agg(
+            pl.len().cast(pl.Int64).alias("n"),
+            pl.col("_s").sum().alias("s"),
+            pl.col("ts").min().alias("t0"),
+            pl.col("ts").max().alias("t1"),
+            pl.col("uid").drop_nulls().sort().head(UID_SAMPLE).alias("uids"),
+            pl.col("_a").drop_nulls().unique().sort().head(SAMPLE).alias("actors"),
+            pl.col("_t").drop_nulls().unique().sort().head(SAMPLE).alias("targets"),
+            pl.col("_p").drop_nulls().unique().sort().head(SAMPLE).alias("ports"),
+        )
+
+    def _merge(self, part: pl.DataFrame) -> None:
+        if self._state is None:
+            self._state = part
+            return
+        both = pl.concat([self._state, part], how="vertical_relaxed")
+        self._state = both.group_by([*self.keys, "_w", "_d"]).agg(
+            pl.col("n").sum(),
+            pl.col("s").sum(),
+            pl.col("t0").min(),
+            pl.col("t1").max(),
+            pl.col("uids").list.explode(**_FLAT).sort().head(UID_SAMPLE),
+            pl.col("actors").list.explode(**_FLAT).unique().sort().head(SAMPLE),
+            pl.col("targets").list.explode(**_FLAT).unique().sort().head(SAMPLE),
+            pl.col("ports").list.explode(**_FLAT).unique().sort().head(SAMPLE),
+        )
+
+    def _window_stats(self, rows: pl.DataFrame) -> pl.DataFrame:
+        return rows.group_by([*self.keys, "_w"]).agg(
+            pl.col("n").sum(),
+            pl.col("s").sum(),
+            pl.col("t0").min(),
+            pl.col("t1").max(),
+            pl.col("_d").drop_nulls().n_unique().alias("nd"),
+            pl.col("_d").drop_nulls().unique().sort().head(DISTINCT_CAP).alias("dvals"),
+            pl.col("uids").list.explode(**_FLAT).sort().head(UID_SAMPLE),
+            pl.col("actors").list.explode(**_FLAT).unique().sort().head(SAMPLE),
+            pl.col("targets").list.explode(**_FLAT).unique().sort().head(SAMPLE),
+            pl.col("ports").list.explode(**_FLAT).unique().sort().head(SAMPLE),
+        )
+
+    def _judge(self, closed_through: int) -> list[Episode]:
+        state = self._state
+        if state is None or state.height == 0:
+            return self._close_episodes(closed_through)
+        if self._next_window is None:
+            self._next_window = int(state["_w"].min())  # type: ignore[arg-type]
+        first = self._next_window
+        if closed_through < first:
+            return []
+        closed = state.filter(pl.col("_w") <= closed_through)
+        current = closed.filter(pl.col("_w") >= first)
+        shifted = closed.filter(pl.col("_w") < closed_through).with_columns(pl.col("_w") + 1)
+        union = pl.concat([current, shifted], how="vertical_relaxed").filter(pl.col("_w") >= first)
+        stats = union.group_by([*self.keys, "_w"]).agg(
+            pl.col("n").sum(), pl.col("s").sum(), pl.col("_d").drop_nulls().n_unique().alias("nd")
+        )
+        if self.distinct:
+            measure = pl.col("nd").cast(pl.Float64)
+        elif self.sum_col:
+            measure = pl.col("s")
+        else:
+            measure = pl.col("n").cast(pl.Float64)
+        hot = stats.filter((measure >= self.capacity) & (pl.col("n") >= self.min_flows)).select(
+            [*self.keys, "_w"]
+        )
+        hot_set = {(tuple(r[:-1]), int(r[-1])) for r in hot.iter_rows()}
+        keys = {k for k, _ in hot_set} | set(self._episodes)
+        out: list[Episode] = []
+        if keys:
+            wanted = pl.DataFrame([list(k) for k in keys], schema=self.keys, orient="row")
+            rows = closed.join(wanted, on=self.keys, how="inner")
+            per_window = self._window_stats(rows).sort([*self.keys, "_w"])
+            by_key: dict[tuple[str, ...], list[dict[str, object]]] = {}
+            for r in per_window.iter_rows(named=True):
+                by_key.setdefault(tuple(r[k] for k in self.keys), []).append(r)
+            for key in sorted(keys):
+                out.extend(self._advance(key, by_key.get(key, []), hot_set, first))
+        out.extend(self._close_episodes(closed_through))
+        self._state = state.filter(pl.col("_w") >= closed_through)
+        self._next_window = closed_through + 1
+        return out
+
+    def _advance(
+        self,
+        key: tuple[str, ...],
+        rows: list[dict[str, object]],
+        hot_set: set[tuple[tuple[str, ...], int]],
+        first: int,
+    ) -> list[Episode]:
+        """Walk one key's windows in order: open, extend, or end its episode."""
+        out = []
+        ep = self._episodes.get(key)
+        prev: dict[str, object] | None = None
+        for row in rows:
+            w = int(row["_w"])  # type: ignore[call-overload]
+            if ep is not None and w - ep.last_window > self.quiet_windows:
+                out.append(self._episodes.pop(key))
+                ep = None
+            if w >= first and (key, w) in hot_set:
+                if ep is None:
+                    ep = Episode(key=key, first_window=w, last_window=w)
+                    self._episodes[key] = ep
+                    if prev is not None and int(prev["_w"]) == w - 1:  # type: ignore[call-overload]
+                        ep.add(prev)
+                        ep.first_window = w - 1
+                ep.last_window = w
+            if ep is not None and w > ep.counted_through:
+                ep.add(row)
+                ep.counted_through = w
+            prev = row
+        return out
+
+    def _close_episodes(self, closed_through: int | None) -> list[Episode]:
+        done = [
+            k
+            for k, ep in self._episodes.items()
+            if closed_through is None or closed_through - ep.last_window > self.quiet_windows
+        ]
+        return [self._episodes.pop(k) for k in sorted(done)]

@@ -1,0 +1,109 @@
+"""The readable terminal report (rich): inputs, devices, alerts per device, the attack ratio.
+
+Example:
+    >>> import io
+    >>> from rich.console import Console
+    >>> from hedgerow.report.result import ScanResult
+    >>> console = Console(record=True, width=100, file=io.StringIO())
+    >>> render(ScanResult(inputs=[], alerts=[], hosts=[], home_networks=[]), console)
+    >>> "No attacks found" in console.export_text()
+    True
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.console import Console
+from rich.table import Table
+
+from hedgerow.model import Alert
+from hedgerow.report.meaning import explain
+from hedgerow.report.result import ScanResult
+
+_COLOR = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+_ARROW = {
+    "outbound": "attacks out ->",
+    "inbound": "<- attacked",
+    "internal": "<-> internal",
+    "external": "(outside)",
+}
+DEVICE_ROWS = 25
+
+
+def render(result: ScanResult, console: Console) -> None:
+    """Print the report."""
+    _inputs(result, console)
+    _devices(result, console)
+    by_device = result.alerts_by_device()
+    if not by_device:
+        console.print("[green]No attacks found.[/green]")
+        return
+    for device, alerts in by_device.items():
+        _device_alerts(device, alerts, console)
+    ratio = result.attack_ratio()
+    text = (
+        f"[bold]Attacks by your devices : attacks on your devices = "
+        f"{ratio['outbound']} : {ratio['inbound']}[/bold]"
+    )
+    if ratio["internal"]:
+        text += f"  ({ratio['internal']} inside the home)"
+    console.print(text)
+
+
+def _inputs(result: ScanResult, console: Console) -> None:
+    span = ""
+    if result.first_ts is not None and result.last_ts is not None:
+        span = f", {_when(result.first_ts)} .. {_when(result.last_ts)}"
+    console.print(
+        f"[bold]Hedgerow scan[/bold]: {len(result.inputs)} input(s), "
+        f"{result.flows:,} flows, {result.rules} rules{span}"
+    )
+    failed = [i for i in result.inputs if i.status == "error"]
+    partial = [i for i in result.inputs if i.status == "partial"]
+    if failed or partial:
+        console.print(
+            f"  [red]{len(failed)} input(s) unreadable, {len(partial)} read in part[/red]"
+            " (listed in report.json)"
+        )
+    console.print(f"Home networks: {', '.join(result.home_networks)}")
+
+
+def _devices(result: ScanResult, console: Console) -> None:
+    if not result.hosts:
+        return
+    alerted = result.alerts_by_device()
+    table = Table(title=f"Devices seen ({len(result.hosts)})", title_justify="left")
+    for col in ("device", "MAC", "flows", "alerts"):
+        table.add_column(col)
+    for host in result.hosts[:DEVICE_ROWS]:
+        n = len(alerted.get(host.address, []))
+        table.add_row(
+            host.address, host.mac or "-", f"{host.flows:,}", f"[red]{n}[/red]" if n else "0"
+        )
+    if len(result.hosts) > DEVICE_ROWS:
+        table.caption = f"... and {len(result.hosts) - DEVICE_ROWS} more in report.json"
+    console.print(table)
+
+
+def _device_alerts(device: str, alerts: list[Alert], console: Console) -> None:
+    console.rule(f"[bold]{device}[/bold]  {len(alerts)} alert(s)", align="left")
+    for meaning in sorted({explain(a.kind.value, a.direction) for a in alerts}):
+        console.print(f"  [italic]{meaning}[/italic]")
+    for a in alerts:
+        sev = a.severity.value
+        console.print(
+            f"  [{_COLOR[sev]}]{sev:8}[/{_COLOR[sev]}] {a.kind.value:10} "
+            f"{_ARROW.get(a.direction, a.direction):14} {a.summary}",
+            highlight=False,
+        )
+        mitre = f"  MITRE {', '.join(a.mitre)}" if a.mitre else ""
+        console.print(
+            f"           [dim]{_when(a.start)} .. {_when(a.end)}  {a.detector} v"
+            f"{a.detector_version}{mitre}[/dim]",
+            highlight=False,
+        )
+
+
+def _when(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
