@@ -310,7 +310,7 @@ def decode_packets(
                 family = _be32(buf, p)
             if family == 2:
                 et = 0x0800
-            elif family == 10 or family == 24 or family == 28 or family == 30:
+            elif family == 24 or family == 28 or family == 30:  # BSD AF_INET6 values
                 et = 0x86DD
             off = p + 4
         else:
@@ -337,14 +337,21 @@ def decode_packets(
         nh = -1
         if et == 0x0800:
             l3[i] = _L3_V4
-            if end - off < 20:
-                status[i] = _TRUNCATED
-                continue
-            vihl = buf[off]
-            ihl = int(vihl & 15) * 4
-            if vihl >> 4 != 4 or ihl < 20:
+            have = end - off
+            if have >= 1 and (buf[off] >> 4 != 4 or buf[off] & 15 < 5):
                 status[i] = _MALFORMED
                 continue
+            if have < 20:  # keep the fields the snap length left
+                status[i] = _TRUNCATED
+                if have >= 10:
+                    ip_len[i] = _be16(buf, off + 2)
+                    ip_id[i] = _be16(buf, off + 4)
+                    ttl[i] = buf[off + 8]
+                    proto[i] = buf[off + 9]
+                if have >= 16:
+                    src_lo[i] = _MAPPED | np.uint64(_be32(buf, off + 12))
+                continue
+            ihl = int(buf[off] & 15) * 4
             tot = _be16(buf, off + 2)
             if tot == 0:  # TCP segmentation offload: length left to the NIC
                 tot = int(wire_len[i]) - l2
@@ -373,11 +380,19 @@ def decode_packets(
                 frag[i] = _FRAG_FIRST
         elif et == 0x86DD:
             l3[i] = _L3_V6
-            if end - off < 40:
-                status[i] = _TRUNCATED
-                continue
-            if buf[off] >> 4 != 6:
+            have = end - off
+            if have >= 1 and buf[off] >> 4 != 6:
                 status[i] = _MALFORMED
+                continue
+            if have < 40:  # keep the fields the snap length left
+                status[i] = _TRUNCATED
+                if have >= 8:
+                    ip_len[i] = _be16(buf, off + 4) + 40
+                    proto[i] = buf[off + 6]
+                    ttl[i] = buf[off + 7]
+                if have >= 24:
+                    src_hi[i] = _be64(buf, off + 8)
+                    src_lo[i] = _be64(buf, off + 16)
                 continue
             plen = _be16(buf, off + 4)
             if plen == 0:
@@ -461,13 +476,16 @@ def decode_packets(
             if avail >= 4:
                 sport[i] = _be16(buf, q)
                 dport[i] = _be16(buf, q + 2)
+            if avail >= 8:
+                seq[i] = _be32(buf, q + 4)
+            if avail >= 12:
+                ack[i] = _be32(buf, q + 8)
+            if avail >= 14:
+                tcp_flags[i] = buf[q + 13]
             if avail < 20:
                 status[i] = _TRUNCATED
                 continue
-            seq[i] = _be32(buf, q + 4)
-            ack[i] = _be32(buf, q + 8)
             hdr = int(buf[q + 12] >> 4) * 4
-            tcp_flags[i] = buf[q + 13]
             window[i] = _be16(buf, q + 14)
             if hdr < 20 or hdr > l4len:
                 status[i] = _MALFORMED
@@ -476,24 +494,18 @@ def decode_packets(
                 status[i] = _TRUNCATED
                 payload_len[i] = l4len - hdr
                 continue
-        elif nh == 17:
-            if avail < 8:
-                status[i] = _TRUNCATED
-                if avail >= 4:
-                    sport[i] = _be16(buf, q)
-                    dport[i] = _be16(buf, q + 2)
-                continue
-            sport[i] = _be16(buf, q)
-            dport[i] = _be16(buf, q + 2)
-            hdr = 8
-        elif nh == 1 or nh == 58:
-            if avail >= 2:
+        elif nh == 17 or nh == 1 or nh == 58:
+            if nh == 17 and avail >= 4:
+                sport[i] = _be16(buf, q)
+                dport[i] = _be16(buf, q + 2)
+            elif nh != 17 and avail >= 2:
                 sport[i] = buf[q]
                 dport[i] = buf[q + 1]
-            if avail < 8:
-                status[i] = _TRUNCATED
-                continue
             hdr = 8
+            if avail < 8:  # fixed 8-byte header: the payload length is known all the same
+                status[i] = _TRUNCATED
+                payload_len[i] = max(0, l4len - 8)
+                continue
         if l4len < hdr:
             status[i] = _MALFORMED
             continue

@@ -14,23 +14,75 @@ Example:
 
 from __future__ import annotations
 
-import gzip
 import io
 import zlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-def open_stream(path: str) -> tuple[io.BufferedIOBase, bool]:
+def open_stream(path: str) -> tuple[io.RawIOBase | io.BufferedIOBase, bool]:
     """Open ``path`` for reading; decompress on the fly when it starts with the gzip magic."""
-    with open(path, "rb") as probe:
-        head = probe.read(2)
-    if head == GZIP_MAGIC:
-        return gzip.open(path, "rb"), True
-    return open(path, "rb"), False
+    raw = open(path, "rb")  # noqa: SIM115 - the reader owns and closes the stream
+    if raw.read(2) == GZIP_MAGIC:
+        raw.seek(0)
+        return GunzipStream(raw), True
+    raw.seek(0)
+    return raw, False
+
+
+class GunzipStream(io.RawIOBase):
+    """Streaming gzip decompression that keeps every byte decodable before a damaged end.
+
+    Unlike :class:`gzip.GzipFile`, a truncated or corrupt stream first yields all the data
+    decompressed so far, then raises :class:`EOFError` / :class:`zlib.error`. Concatenated
+    gzip members are read one after the other.
+    """
+
+    def __init__(self, raw: io.BufferedReader, read_size: int = 256 * 1024) -> None:
+        self._raw = raw
+        self._read_size = read_size
+        self._inflate = zlib.decompressobj(wbits=31)
+        self._pending = b""
+        self._done = False
+        self._truncated = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        while not self._pending and not self._done:
+            self._fill()
+        view = memoryview(buffer).cast("B")
+        size = min(len(view), len(self._pending))
+        view[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        if not size and self._truncated:
+            raise EOFError("compressed file ended before the end-of-stream marker")
+        return size
+
+    def _fill(self) -> None:
+        data = self._raw.read(self._read_size)
+        if not data:
+            self._done = True
+            self._truncated = not self._inflate.eof
+            return
+        out = self._inflate.decompress(data)
+        while self._inflate.eof and self._inflate.unused_data:
+            rest = self._inflate.unused_data
+            self._inflate = zlib.decompressobj(wbits=31)
+            out += self._inflate.decompress(rest)
+        self._pending = out
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 class ChunkSource:
@@ -41,7 +93,10 @@ class ChunkSource:
     """
 
     def __init__(
-        self, stream: io.BufferedIOBase, path: str, chunk_size: int = 16 * 1024 * 1024
+        self,
+        stream: io.RawIOBase | io.BufferedIOBase,
+        path: str,
+        chunk_size: int = 16 * 1024 * 1024,
     ) -> None:
         self.stream = stream
         self.path = path
