@@ -32,6 +32,7 @@ _COMMANDS: list[tuple[str, str]] = [
     ("decisions", "decisions"),
     ("hub", "hub"),
     ("agent", "agent"),
+    ("agent", "agent"),
 ]
 
 _register()
