@@ -50,7 +50,8 @@ def _client(hub_url: str | None, token: str | None, credentials: Path | None) ->
         try:
             saved = json.loads(credentials.read_text())
         except (OSError, ValueError) as exc:
-            raise click.ClickException(f"{credentials}: cannot read credentials: {exc}") from None
+            raise click.ClickException(
+                f"{credentials}: cannot read credentials: {_describe(exc)}") from None
         hub_url = hub_url or saved.get("hub")
         token = token or saved.get("token")
     if not hub_url or not token:
@@ -62,6 +63,12 @@ def _sessions(db: str) -> Any:
     from hedgerow.hub.db import make_engine, session_factory
 
     return session_factory(make_engine(db))
+
+
+def _describe(exc: BaseException) -> str:
+    """One line: the database driver's own message rather than SQLAlchemy's SQL echo."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _hub_errors() -> tuple[type[Exception], ...]:
@@ -87,7 +94,7 @@ def migrate(db: str) -> None:
         upgrade(db)
         click.echo(f"database at revision {current_revision(db)}")
     except _hub_errors() as exc:
-        raise click.ClickException(f"migrate {db}: {exc}") from None
+        raise click.ClickException(f"migrate {db}: {_describe(exc)}") from None
 
 
 @hub.command()
@@ -112,7 +119,7 @@ def serve(db: str, host: str, port: int, workers: int, key_path: str, do_migrate
             upgrade(db)
         SigningKey.load_or_create(key_path)
     except _hub_errors() as exc:
-        raise click.ClickException(f"serve: {exc}") from None
+        raise click.ClickException(f"serve: {_describe(exc)}") from None
     os.environ["HEDGEROW_HUB_DATABASE_URL"] = db
     os.environ["HEDGEROW_HUB_SIGNING_KEY_PATH"] = key_path
     uvicorn.run("hedgerow.hub.asgi:app", factory=True, host=host, port=port, workers=workers,
@@ -140,7 +147,7 @@ def tenant_add(db: str, name: str, role: str, vendors: tuple[str, ...]) -> None:
             row = create_tenant(session, name, role, time.time(), list(vendors))
             click.echo(json.dumps({"id": row.id, "name": row.name, "role": row.role}))
     except _hub_errors() as exc:
-        raise click.ClickException(f"tenant add {name}: {exc}") from None
+        raise click.ClickException(f"tenant add {name}: {_describe(exc)}") from None
 
 
 @hub.group()
@@ -165,7 +172,7 @@ def token_admin(db: str, name: str) -> None:
                 admins = create_tenant(session, "administrators", "admin", time.time())
             _, secret = issue_credential(session, admins.id, name, "user", time.time())
     except _hub_errors() as exc:
-        raise click.ClickException(f"token admin: {exc}") from None
+        raise click.ClickException(f"token admin: {_describe(exc)}") from None
     click.echo(secret)
 
 
@@ -190,7 +197,7 @@ def token_enrol(db: str, tenant_ref: str, ttl: float) -> None:
                 raise click.ClickException(f"tenant {tenant_ref!r} not found")
             secret, _ = create_enrolment_token(session, row.id, ttl, time.time())
     except _hub_errors() as exc:
-        raise click.ClickException(f"token enrol {tenant_ref}: {exc}") from None
+        raise click.ClickException(f"token enrol {tenant_ref}: {_describe(exc)}") from None
     click.echo(secret)
 
 
@@ -209,7 +216,7 @@ def enrol(hub_url: str, enrolment_token: str, name: str, kind: str, save: Path |
     try:
         cred = do_enrol(hub_url, enrolment_token, name, kind)
     except _hub_errors() as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(_describe(exc)) from None
     doc = {"hub": hub_url, "token": cred.token, "tenant_id": cred.tenant_id,
            "credential_id": cred.credential_id}
     if save is None:
@@ -239,7 +246,7 @@ def push(hub_url: str | None, token: str | None, credentials: Path | None, spool
         with Spool(spool_path) as spool:
             result = HubForwarder(spool, client, batch_size=batch_size).drain()
     except _hub_errors() as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(_describe(exc)) from None
     click.echo(json.dumps({"sent": result.sent, "rejected": result.rejected,
                            "remaining": result.remaining, "error": result.error}))
     if result.error:
@@ -259,7 +266,7 @@ def report(hub_url: str | None, token: str | None, credentials: Path | None, kin
             tenant_id = int(client.request("GET", "/v1/me")["tenant_id"])
         click.echo(json.dumps(client.report(kind, tenant_id), indent=2))
     except _hub_errors() as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(_describe(exc)) from None
 
 
 @hub.command()
@@ -273,7 +280,7 @@ def blocklist(hub_url: str | None, token: str | None, credentials: Path | None,
     try:
         result = client.blocklist(fmt)
     except _hub_errors() as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(_describe(exc)) from None
     click.echo(result if isinstance(result, str) else json.dumps(result, indent=2), nl=False)
     if not isinstance(result, str):
         click.echo()
@@ -291,7 +298,7 @@ def prune(db: str, window: float) -> None:
         with _sessions(db)() as session:
             entries, sightings = do_prune(session, ConsensusPolicy(window_s=window), time.time())
     except _hub_errors() as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(_describe(exc)) from None
     click.echo(json.dumps({"expired_entries": entries, "old_sightings": sightings}))
 
 
@@ -311,7 +318,7 @@ def publish(db: str, kind: str, content: Path, key_path: str) -> None:
     try:
         data = yaml.safe_load(content.read_text())
     except (OSError, yaml.YAMLError) as exc:
-        raise click.ClickException(f"{content}: {exc}") from None
+        raise click.ClickException(f"{content}: {_describe(exc)}") from None
     if not isinstance(data, dict):
         raise click.ClickException(f"{content}: expected a mapping at the top level")
     try:
@@ -319,7 +326,7 @@ def publish(db: str, kind: str, content: Path, key_path: str) -> None:
         with _sessions(db)() as session:
             doc = do_publish(session, key, kind, data, time.time())
     except _hub_errors() as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(_describe(exc)) from None
     click.echo(f"published {kind} v{doc['version']} signed by {doc['signature']['key_id']}")
 
 
@@ -351,4 +358,18 @@ def keygen(key_path: str) -> None:
     try:
         click.echo(SigningKey.load_or_create(key_path).public_pem(), nl=False)
     except (OSError, BundleError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(_describe(exc)) from None
+
+
+@hub.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="write here instead of standard output (e.g. docs/hub-openapi.json)")
+def openapi(output: Path | None) -> None:
+    """Print the hub's OpenAPI specification (the same document /openapi.json serves)."""
+    from hedgerow.hub.app import openapi_spec
+
+    text = json.dumps(openapi_spec(), indent=2, sort_keys=True) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
@@ -111,3 +112,12 @@ def create_app(settings: HubSettings | None = None, *, engine: Engine | None = N
         app.include_router(router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app
+
+
+def openapi_spec() -> dict[str, Any]:
+    """The API description, as served at ``/openapi.json`` (checked in as docs/hub-openapi.json)."""
+    app = create_app(HubSettings(database_url="sqlite://"), signing_key=SigningKey.generate())
+    try:
+        return app.openapi()
+    finally:
+        app.state.hub.engine.dispose()

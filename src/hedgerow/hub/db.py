@@ -26,6 +26,10 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str, pool_size: int = 10) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
     url = normalise_url(url)
+    if not url.startswith(("sqlite:", "postgresql+psycopg:")):
+        scheme = url.split(":", 1)[0]
+        raise ValueError(f"database URL scheme {scheme!r}: the hub supports sqlite:///FILE "
+                         "and postgresql://USER@HOST/DB")
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:")
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
