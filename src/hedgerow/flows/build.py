@@ -6,8 +6,9 @@ sizes come from sequence ranges (as Zeek counts them), ``conn_state`` follows Ze
 5-tuple and start time), deterministic for the same traffic.
 
 Example:
+    >>> import numpy as np
     >>> from hedgerow.flows.kernels import FlowTable
-    >>> build_flows(FlowTable.allocate(0)).height
+    >>> build_flows(FlowTable.allocate(0), np.zeros((0, 2, 128), np.uint8)).height
     0
 """
 
@@ -18,51 +19,70 @@ import ipaddress
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-import pyarrow as pa
 
 from hedgerow.flows import kernels as k
 from hedgerow.flows.schema import FlowBatch, conform, empty_flows
 from hedgerow.flows.service import guess_service
+from hedgerow.flows.text import arrow_strings, ipv4_strings, row_strings
 
 _MAPPED = np.uint64(0x0000_FFFF_0000_0000)
 _BASE62 = np.frombuffer(
     b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", dtype=np.uint8
 )
-_PROTO_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp"}
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_PROTO_NAMES = pl.Series(
+    [{6: "tcp", 17: "udp", 1: "icmp", 58: "icmp"}.get(p, "unknown_transport") for p in range(256)]
+)
+_STATES = [
+    "REJ",
+    "RSTRH",
+    "RSTR",
+    "RSTOS0",
+    "OTH",
+    "RSTO",
+    "SF",
+    "SH",
+    "S2",
+    "SHR",
+    "S3",
+    "S0",
+    "S1",
+]
+_STATE_NAMES = pl.Series(_STATES)
 _ACK_SLACK = 1 << 24
 """Peer ACKs extend an endpoint's size over unseen data only up to this many bytes (guards
 against acknowledgement numbers from another sequence space)."""
 
 
 def addr_strings(hi: npt.NDArray[np.uint64], lo: npt.NDArray[np.uint64]) -> pl.Series:
-    """Format 128-bit addresses (IPv4 mapped as ``::ffff:a.b.c.d``) once per unique value."""
-    if hi.shape[0] == 0:
-        return pl.Series(values=[], dtype=pl.String)
-    pairs = np.stack([hi, lo], axis=1)
-    uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
-    u_hi = uniq[:, 0]
-    u_lo = uniq[:, 1]
-    v4 = (u_hi == 0) & ((u_lo & np.uint64(0xFFFF_FFFF_0000_0000)) == _MAPPED)
-    text = np.empty(uniq.shape[0], dtype=object)
-    if v4.any():
-        a = (u_lo[v4] & np.uint64(0xFFFF_FFFF)).astype(np.int64)
-        octets = pl.DataFrame(
-            {"a": a >> 24, "b": (a >> 16) & 255, "c": (a >> 8) & 255, "d": a & 255}
-        )
-        text[v4] = octets.select(pl.format("{}.{}.{}.{}", "a", "b", "c", "d")).to_series()
-    for j in np.flatnonzero(~v4):
-        text[j] = ipaddress.IPv6Address((int(u_hi[j]) << 64) | int(u_lo[j])).compressed
-    return pl.Series(values=text[inverse.reshape(-1)], dtype=pl.String)
+    """Format 128-bit addresses (IPv4 mapped as ``::ffff:a.b.c.d``).
+
+    IPv4 is formatted in compiled code; IPv6 once per unique address.
+    """
+    v4 = (hi == 0) & ((lo & np.uint64(0xFFFF_FFFF_0000_0000)) == _MAPPED)
+    text = ipv4_strings(lo)
+    if not v4.all():
+        rows = np.flatnonzero(~v4)
+        pairs = np.stack([hi[rows], lo[rows]], axis=1)
+        uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
+        names = [
+            ipaddress.IPv6Address((int(h) << 64) | int(low)).compressed for h, low in uniq.tolist()
+        ]
+        v6 = pl.Series(values=names, dtype=pl.String).gather(inverse.reshape(-1))
+        text = text.scatter(rows, v6)
+    return text
 
 
 def mac_strings(mac: npt.NDArray[np.uint64]) -> pl.Series:
-    """``aa:bb:cc:dd:ee:ff`` per MAC (null for 0, i.e. no Ethernet header)."""
-    uniq, inverse = np.unique(mac, return_inverse=True)
-    text = np.empty(uniq.shape[0], dtype=object)
-    for j, value in enumerate(uniq.tolist()):
-        digits = f"{value:012x}"
-        text[j] = None if value == 0 else ":".join(digits[i : i + 2] for i in range(0, 12, 2))
-    return pl.Series(values=text[inverse.reshape(-1)], dtype=pl.String)
+    """``aa:bb:cc:dd:ee:ff`` per MAC, vectorised (null for 0, i.e. no Ethernet header)."""
+    n = mac.shape[0]
+    chars = np.full((n, 17), ord(":"), np.uint8)
+    for j in range(12):
+        nibble = (mac >> np.uint64(44 - 4 * j)) & np.uint64(15)
+        chars[:, j + j // 2] = _HEX[nibble.astype(np.intp)]
+    data = chars.reshape(-1)
+    offsets = np.arange(0, 17 * n + 1, 17, dtype=np.int32)
+    return arrow_strings(data, offsets, mac != 0)
 
 
 def _uids(t: k.FlowTable) -> pl.Series:
@@ -83,7 +103,7 @@ def _uids(t: k.FlowTable) -> pl.Series:
         for j in range(count):
             digits[:, col + j] = _BASE62[(v % np.uint64(62)).astype(np.intp)]
             v //= np.uint64(62)
-    return pl.Series(values=digits.view("S18").reshape(-1)).cast(pl.String)
+    return arrow_strings(digits.reshape(-1), np.arange(0, 18 * n + 1, 18, dtype=np.int32))
 
 
 def _splitmix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
@@ -112,7 +132,7 @@ def _conn_state(
     is_tcp: npt.NDArray[np.bool_],
     is_udp: npt.NDArray[np.bool_],
     size: npt.NDArray[np.int64],
-) -> npt.NDArray[np.str_]:
+) -> pl.Series:
     os_ = t.state[:, 0].astype(np.int64)
     rs = t.state[:, 1].astype(np.int64)
     o_in = (os_ == k.INACTIVE) | (os_ == k.PARTIAL)
@@ -139,45 +159,30 @@ def _conn_state(
             (os_ == k.SYN_SENT) & (rs == k.INACTIVE),
             (os_ == k.ESTABLISHED) & (rs == k.ESTABLISHED),
         ],
-        [
-            "REJ",
-            "RSTRH",
-            "RSTR",
-            "RSTOS0",
-            "OTH",
-            "RSTO",
-            "SF",
-            "SH",
-            "S2",
-            "SHR",
-            "S3",
-            "S0",
-            "S1",
-        ],
-        default="OTH",
+        list(range(len(_STATES))),
+        default=_STATES.index("OTH"),
     )
     o_act = t.pkts[:, 0] > 0
     r_act = t.pkts[:, 1] > 0
-    udp = np.where(o_act, np.where(r_act, "SF", "S0"), np.where(r_act, "SHR", "OTH"))
-    return np.where(is_tcp, tcp, np.where(is_udp, udp, "OTH"))
+    sf, s0, shr, oth = (_STATES.index(x) for x in ("SF", "S0", "SHR", "OTH"))
+    udp = np.where(o_act, np.where(r_act, sf, s0), np.where(r_act, shr, oth))
+    return _STATE_NAMES.gather(np.where(is_tcp, tcp, np.where(is_udp, udp, oth)))
 
 
-def _payload_column(t: k.FlowTable, d: int) -> pl.Series:
+def _payload_column(t: k.FlowTable, pool: npt.NDArray[np.uint8], d: int) -> pl.Series:
     lengths = t.payload_len[:, d].astype(np.int64)
     n = lengths.shape[0]
-    width = t.payload.shape[2]
-    mask = np.arange(width)[None, :] < lengths[:, None]
-    flat = t.payload[:, d, :][mask]
     offsets = np.zeros(n + 1, np.int32)
     np.cumsum(lengths, out=offsets[1:])
-    arr = pa.Array.from_buffers(
-        pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(flat.tobytes())]
-    )
-    return pl.Series(values=arr)
+    flat = k.pack_payloads(pool, t.pl_slot, d, lengths, int(offsets[-1]))
+    return arrow_strings(flat, offsets, binary=True)
 
 
-def build_flows(t: k.FlowTable) -> FlowBatch:
-    """The FlowBatch for the flow-table rows in ``t`` (orig = direction 0)."""
+def build_flows(t: k.FlowTable, pool: npt.NDArray[np.uint8]) -> FlowBatch:
+    """The FlowBatch for the flow-table rows in ``t`` (orig = direction 0).
+
+    ``pool`` holds the payload prefixes, row ``t.pl_slot[f]`` for flow ``f``.
+    """
     n = t.a_hi.shape[0]
     if n == 0:
         return empty_flows()
@@ -192,14 +197,9 @@ def build_flows(t: k.FlowTable) -> FlowBatch:
     tcp_size, tcp_missed = _tcp_sizes(t)
     size = np.where(is_tcp[:, None], tcp_size, t.pay_bytes)
     missed = np.where(is_tcp[:, None], tcp_missed, 0).sum(axis=1)
-    hist = np.where(np.arange(t.history.shape[1])[None, :] < t.hist_len[:, None], t.history, 0)
-    history = pl.Series(
-        values=np.ascontiguousarray(hist).view(f"S{t.history.shape[1]}").reshape(-1)
-    ).cast(pl.String)
-    history = pl.select(pl.when(history == "").then(None).otherwise(history)).to_series()
+    history = row_strings(t.history, t.hist_len.astype(np.int64), null_if_empty=True)
     duration_ns = t.last_ns - t.first_ns
     has_duration = duration_ns > 0
-    proto_name = np.array([_PROTO_NAMES.get(int(p), "unknown_transport") for p in range(256)])
     macs = mac_strings(np.concatenate([t.mac[:, 0], t.mac[:, 1]]))
     frame = pl.DataFrame(
         {
@@ -209,7 +209,7 @@ def build_flows(t: k.FlowTable) -> FlowBatch:
             "id.orig_p": np.where(oa, t.a_port, t.b_port),
             "id.resp_h": addrs[n:],
             "id.resp_p": np.where(oa, t.b_port, t.a_port),
-            "proto": proto_name[t.proto],
+            "proto": _PROTO_NAMES.gather(t.proto),
             "duration": pl.Series(duration_ns / 1e9).set(pl.Series(~has_duration), None),
             "orig_bytes": pl.Series(size[:, 0]).set(pl.Series(~has_duration), None),
             "resp_bytes": pl.Series(size[:, 1]).set(pl.Series(~has_duration), None),
@@ -223,8 +223,8 @@ def build_flows(t: k.FlowTable) -> FlowBatch:
             "orig_l2_addr": macs[:n],
             "resp_l2_addr": macs[n:],
             "vlan": pl.Series(t.vlan).set(pl.Series(t.vlan == 0), None),
-            "orig_payload": _payload_column(t, 0),
-            "resp_payload": _payload_column(t, 1),
+            "orig_payload": _payload_column(t, pool, 0),
+            "resp_payload": _payload_column(t, pool, 1),
             "orig_syn": np.where(is_tcp, t.syn_cnt[:, 0], 0),
             "orig_ack_only": np.where(is_tcp, t.ack_only_cnt[:, 0], 0),
             "orig_rst": np.where(is_tcp, t.rst_cnt[:, 0], 0),
@@ -233,5 +233,10 @@ def build_flows(t: k.FlowTable) -> FlowBatch:
             "mirai_syn": t.mirai,
         }
     )
-    frame = frame.with_columns(guess_service())
-    return conform(frame)
+    has_payload = (t.payload_len[:, 0] > 0) | (t.payload_len[:, 1] > 0)
+    service = pl.Series("service", [None] * 0, dtype=pl.String).extend_constant(None, n)
+    if has_payload.any():
+        rows = np.flatnonzero(has_payload)
+        guessed = frame[rows].select(guess_service()).to_series()
+        service = service.scatter(rows, guessed)
+    return conform(frame.with_columns(service))

@@ -107,7 +107,7 @@ class FlowTable:
     ack_only_cnt: npt.NDArray[np.int64]
     mirai: npt.NDArray[np.bool_]
     mac: npt.NDArray[np.uint64]
-    payload: npt.NDArray[np.uint8]
+    pl_slot: npt.NDArray[np.int32]
     payload_len: npt.NDArray[np.int32]
 
     @classmethod
@@ -156,7 +156,7 @@ class FlowTable:
             ack_only_cnt=np.zeros(two, np.int64),
             mirai=np.zeros(c, np.bool_),
             mac=np.zeros(two, np.uint64),
-            payload=np.zeros((c, 2, PAYLOAD_KEEP), np.uint8),
+            pl_slot=np.full(c, -1, np.int32),
             payload_len=np.zeros(two, np.int32),
         )
 
@@ -315,6 +315,8 @@ def meter_packets(
     n_flows: npt.NDArray[np.int64],
     frag_index: npt.NDArray[np.int64],
     frag_key: npt.NDArray[np.uint64],
+    pool: npt.NDArray[np.uint8],
+    pool_n: npt.NDArray[np.int64],
     a_hi: npt.NDArray[np.uint64],
     a_lo: npt.NDArray[np.uint64],
     b_hi: npt.NDArray[np.uint64],
@@ -355,19 +357,23 @@ def meter_packets(
     ack_only_cnt: npt.NDArray[np.int64],
     mirai: npt.NDArray[np.bool_],
     mac: npt.NDArray[np.uint64],
-    payload: npt.NDArray[np.uint8],
+    pl_slot: npt.NDArray[np.int32],
     pl_len: npt.NDArray[np.int32],
 ) -> int:
     """Meter packets ``sel[start:]``; return the position reached (== len(sel) when done).
 
-    Stops early when the table is full (the caller grows it and calls again from there).
+    Stops early when the table or the payload pool is full (the caller grows it and calls
+    again from there). Payload prefixes live in ``pool`` rows, given to a flow (``pl_slot``) when
+    it first carries payload, so flows without payload (scans, floods) cost no payload memory.
     """
     capacity = a_hi.shape[0]
     mask = np.uint64(index.shape[0] - 1)
     fmask = np.uint64(frag_index.shape[0] - 1)
-    keep = payload.shape[2]
+    keep = pool.shape[2]
     for pos in range(start, sel.shape[0]):
         i = sel[pos]
+        if payload_len[i] > 0 and pool_n[0] >= pool.shape[0]:
+            return pos
         now = ts_ns[i]
         p = np.int64(proto_col[i])
         s_hi = src_hi[i]
@@ -479,6 +485,7 @@ def meter_packets(
                 ack_only_cnt[f, dd] = 0
                 mac[f, dd] = 0
                 pl_len[f, dd] = 0
+            pl_slot[f] = -1
             # Originator: the sender, unless Zeek's heuristics say the sender is the server.
             flip = prefer_resp[i]
             if p == 6:
@@ -519,11 +526,16 @@ def meter_packets(
         if mac[f, d] == 0:
             mac[f, d] = eth_src[i]
         if plen > 0 and pl_len[f, d] < keep:
+            row = pl_slot[f]
+            if row < 0:
+                row = pool_n[0]
+                pool_n[0] = row + 1
+                pl_slot[f] = row
             have = pl_len[f, d]
             take = min(np.int64(payload_cap[i]), np.int64(keep - have))
             off = payload_off[i]
             for j in range(take):
-                payload[f, d, have + j] = data[off + j]
+                pool[row, d, have + j] = data[off + j]
             pl_len[f, d] = have + take
         if p != 6:
             if p == 17:
@@ -681,3 +693,22 @@ def sweep(
         if done[f] != LIVE:
             count += 1
     return count
+
+
+@nb.njit(cache=True)
+def pack_payloads(
+    pool: npt.NDArray[np.uint8],
+    pl_slot: npt.NDArray[np.int32],
+    d: int,
+    lengths: npt.NDArray[np.int64],
+    total: int,
+) -> npt.NDArray[np.uint8]:
+    """Concatenate the kept payload prefixes of direction ``d`` (for an Arrow binary column)."""
+    out = np.empty(total, np.uint8)
+    pos = 0
+    for f in range(lengths.shape[0]):
+        row = pl_slot[f]
+        for j in range(lengths[f]):
+            out[pos + j] = pool[row, d, j]
+        pos += lengths[f]
+    return out

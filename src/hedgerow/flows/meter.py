@@ -19,12 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 
 from hedgerow.capture.batch import DecodeStatus, Frag, PacketBatch
 from hedgerow.flows import kernels as k
 from hedgerow.flows.build import build_flows
 from hedgerow.flows.ports import LIKELY_SERVER_TCP, LIKELY_SERVER_UDP, icmp_ports
-from hedgerow.flows.schema import FlowBatch
+from hedgerow.flows.schema import FlowBatch, empty_flows
 
 _NS = 1_000_000_000
 
@@ -56,6 +57,8 @@ class FlowMeter:
         self._n = np.zeros(1, np.int64)
         self._frag_index = np.full(1 << 14, -1, np.int64)
         self._frag_key = np.zeros(1 << 14, np.uint64)
+        self._pool = np.zeros((max(16, cap // 4), 2, k.PAYLOAD_KEEP), np.uint8)
+        self._pool_n = np.zeros(1, np.int64)
         c = self.config
         self._timeouts = np.array(
             [c.tcp_inactivity * _NS, c.udp_inactivity * _NS, c.icmp_inactivity * _NS], np.int64
@@ -75,7 +78,7 @@ class FlowMeter:
         n = len(batch)
         self.packets += n
         if n == 0:
-            return build_flows(self._table.take(np.zeros(0, np.intp)))
+            return empty_flows()
         usable = (batch.status == DecodeStatus.OK) & ((batch.l3 == 4) | (batch.l3 == 6))
         sel = np.flatnonzero(usable).astype(np.int64)
         self.ignored += n - sel.shape[0]
@@ -83,6 +86,7 @@ class FlowMeter:
         later = batch.frag == Frag.LATER
         first = batch.frag == Frag.FIRST
         pos = 0
+        ended_early: list[FlowBatch] = []
         while True:
             t = self._table
             pos = k.meter_packets(
@@ -120,11 +124,13 @@ class FlowMeter:
                 self._n,
                 self._frag_index,
                 self._frag_key,
+                self._pool,
+                self._pool_n,
                 *t.columns(),
             )
             if pos >= sel.shape[0]:
                 break
-            self._compact(grow=True)
+            ended_early.append(self._emit(grow=True))
         now = int(batch.ts_ns[sel[-1]]) if sel.shape[0] else int(batch.ts_ns[-1])
         ended = k.sweep(
             int(self._n[0]),
@@ -138,9 +144,11 @@ class FlowMeter:
             self._active,
             self._close,
         )
-        if ended == 0:
-            return build_flows(self._table.take(np.zeros(0, np.intp)))
-        return self._emit()
+        if ended:
+            ended_early.append(self._emit())
+        if not ended_early:
+            return empty_flows()
+        return ended_early[0] if len(ended_early) == 1 else pl.concat(ended_early)
 
     def flush(self) -> FlowBatch:
         """End every live flow and return them (the meter is empty afterwards)."""
@@ -149,13 +157,16 @@ class FlowMeter:
         self._table.done[:n][live] = k.DONE_FLUSH
         return self._emit()
 
-    def _emit(self) -> FlowBatch:
+    def _emit(self, grow: bool = False) -> FlowBatch:
         n = int(self._n[0])
         done = self._table.done[:n] != k.LIVE
         rows = np.flatnonzero(done)
         out = self._table.take(rows)
-        self._compact(grow=False)
-        return build_flows(out)
+        has = out.pl_slot >= 0
+        out_pool = self._pool[out.pl_slot[has]]
+        out.pl_slot[has] = np.arange(out_pool.shape[0], dtype=np.int32)
+        self._compact(grow=grow)
+        return build_flows(out, out_pool)
 
     def _compact(self, grow: bool) -> None:
         """Drop ended flows; grow (x2) when still more than half full; rebuild the index."""
@@ -166,8 +177,8 @@ class FlowMeter:
         cap = t.capacity
         if grow and live * 2 > cap:
             cap *= 2
-        elif not grow and live * 8 < cap and cap > self.config.initial_capacity:
-            cap = max(self.config.initial_capacity, cap // 2)
+        elif not grow and live * 16 < cap and cap > self.config.initial_capacity:
+            cap = max(self.config.initial_capacity, cap // 4)
         remap = np.full(max(n, 1), -1, np.int64)
         remap[keep] = np.arange(live)
         if cap == t.capacity:
@@ -179,6 +190,7 @@ class FlowMeter:
         valid = (fi >= 0) & (fi < n)
         fi[valid] = remap[fi[valid]]
         fi[~valid] = -1
+        self._compact_pool(grow)
         self._index = np.full(cap * 2, -1, np.int32)
         nt = self._table
         k.rebuild_index(
@@ -194,11 +206,28 @@ class FlowMeter:
             nt.vlan,
         )
 
+    def _compact_pool(self, grow: bool) -> None:
+        """Keep the payload rows of live flows (renumbered); grow x2 when more than half full."""
+        t = self._table
+        live = int(self._n[0])
+        slots = t.pl_slot[:live]
+        has = np.flatnonzero(slots >= 0)
+        used = has.shape[0]
+        cap = self._pool.shape[0]
+        if grow and used * 2 > cap:
+            cap *= 2
+        elif not grow and used * 16 < cap and cap > 64:
+            cap = max(64, cap // 4)
+        rows = self._pool[slots[has]]
+        if cap != self._pool.shape[0]:
+            self._pool = np.zeros((cap, 2, k.PAYLOAD_KEEP), np.uint8)
+        self._pool[:used] = rows
+        slots[has] = np.arange(used, dtype=np.int32)
+        self._pool_n[0] = used
+
 
 def meter_batches(batches: list[PacketBatch], config: MeterConfig | None = None) -> FlowBatch:
     """All flows of a list of batches (convenience for tests and small captures)."""
-    import polars as pl
-
     meter = FlowMeter(config)
     parts = [meter.add(b) for b in batches]
     parts.append(meter.flush())
