@@ -47,7 +47,7 @@ from hedgerow.inventory.parsers import (
 from hedgerow.inventory.select import candidates
 from hedgerow.model import Device, LocalNetworks
 
-_ESTABLISHED = ("SF", "S1", "S2", "S3", "RSTO", "RSTR", "OTH")
+_ESTABLISHED = ("SF", "S1", "S2", "S3", "RSTO", "RSTR")
 _MAX_NAMES = 20_000
 _PEER_LIMIT = 25
 
@@ -216,8 +216,21 @@ class InventoryBuilder:
             self._get(key).peers[peer] += n
 
     def _services(self, rows: _Rows) -> None:
-        """TCP services a device answered (SYN-ACK from it), and whether outsiders got in."""
+        """TCP services a device answered (SYN-ACK from it), and whether outsiders got in;
+        and the connections it opened (SYN from it), by destination port."""
         b = rows.batch
+        syn = (b.proto == 6) & ((b.tcp_flags & 0x12) == 0x02) & (rows.src_mac | rows.src_local)
+        opened = np.nonzero(syn)[0]
+        if opened.size:
+            conns = (pl.DataFrame({"src": rows.src_inv[opened].astype(np.int64),
+                                   "mac": np.where(rows.src_mac[opened], b.eth_src[opened], 0),
+                                   "dport": b.dport[opened].astype(np.int64),
+                                   "dst": rows.dst_inv[opened].astype(np.int64),
+                                   "outside": ~rows.dst_local[opened]})
+                     .group_by("src", "mac", "dport", "dst", "outside").len())
+            for src, mac, dport, dst, outside, n in conns.iter_rows():
+                key = mac_text(mac) if mac else str(rows.src_txt[src])
+                self._get(key).add_connection(f"tcp/{dport}", str(rows.dst_txt[dst]), outside, n)
         synack = (b.proto == 6) & ((b.tcp_flags & 0x12) == 0x12) & rows.src_local
         sel = np.nonzero(synack)[0]
         if sel.size == 0:
@@ -375,8 +388,9 @@ class InventoryBuilder:
         if flows.height == 0:
             return
         nets = self.local_networks
-        answered = flows.filter(pl.col("conn_state").is_in(_ESTABLISHED) |
-                                ((pl.col("proto") == "udp") & (pl.col("resp_pkts") > 0)))
+        answered = flows.filter(
+            ((pl.col("proto") == "tcp") & pl.col("conn_state").is_in(_ESTABLISHED)) |
+            ((pl.col("proto") == "udp") & (pl.col("resp_pkts") > 0)))
         grouped = (answered.group_by("id.resp_h", "proto", "id.resp_p", "id.orig_h")
                    .agg(pl.col("ts").min().alias("first"), pl.len().alias("n")))
         for resp, proto, port, orig, first, n in grouped.iter_rows():
@@ -386,6 +400,12 @@ class InventoryBuilder:
             if proto == "udp" and outside is None and port >= 1024:
                 continue
             self._ip_obs(resp).add_service(f"{proto}/{port}", first, outside, n)
+        opened = (flows.filter(pl.col("proto").is_in(("tcp", "udp")))
+                  .group_by("id.orig_h", "proto", "id.resp_p", "id.resp_h").len())
+        for orig, proto, port, resp, n in opened.iter_rows():
+            if nets.is_local(orig) and not _is_group_ip(resp):
+                self._ip_obs(orig).add_connection(f"{proto}/{port}", resp,
+                                                  not nets.is_local(resp), n)
         peers = (flows.group_by("id.orig_h", "id.resp_h")
                  .agg(pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last"),
                       pl.len().alias("n")))

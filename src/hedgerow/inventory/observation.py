@@ -37,6 +37,7 @@ class DeviceObservation:
     tls: list[dict[str, Any]] = field(default_factory=list)
     http_services: dict[int, dict[str, Any]] = field(default_factory=dict)
     ssdp_announces: int = 0
+    connections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def add(self, name: str, value: str | None) -> None:
         """Record one evidence value (deduplicated, bounded)."""
@@ -73,6 +74,18 @@ class DeviceObservation:
         if outside_peer and outside_peer not in peers and len(peers) < 10:
             peers.append(outside_peer)
 
+    def add_connection(self, name: str, peer: str, outside: bool, count: int = 1) -> None:
+        """A connection the device opened to ``name`` (``tcp/1883``) on ``peer``."""
+        entry = self.connections.get(name)
+        if entry is None:
+            if len(self.connections) >= LIMIT:
+                return
+            entry = self.connections[name] = {"count": 0, "peers": [], "outside": False}
+        entry["count"] += count
+        entry["outside"] = entry["outside"] or outside
+        if peer not in entry["peers"] and len(entry["peers"]) < 10:
+            entry["peers"].append(peer)
+
     def add_tls(self, role: str, version: int, peer: str, sni: str | None) -> None:
         """A TLS hello: ``role`` is ``client-offer``, ``negotiated`` or ``server``."""
         record = {"role": role, "version": version, "peer": peer, "sni": sni}
@@ -93,6 +106,10 @@ class DeviceObservation:
             for peer in svc["outside_peers"] or [None]:
                 self.add_service(name, svc["first"], peer, 0)
             self.services[name]["connections"] += svc["connections"]
+        for name, conn in other.connections.items():
+            for peer in conn["peers"]:
+                self.add_connection(name, peer, conn["outside"], 0)
+            self.connections[name]["count"] += conn["count"]
         for rec in other.tls:
             self.add_tls(rec["role"], rec["version"], rec["peer"], rec["sni"])
         for port, info in other.http_services.items():
