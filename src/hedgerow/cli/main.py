@@ -27,6 +27,7 @@ def _register() -> None:
 
 
 _COMMANDS: list[tuple[str, str]] = [
+    ("flows", "flows"),
     ("scan", "scan"),
     ("sense", "sense"),
     ("decisions", "decisions"),

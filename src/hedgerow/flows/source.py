@@ -17,13 +17,20 @@ from __future__ import annotations
 
 import gzip
 import os
-from collections.abc import Iterable, Iterator
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from hedgerow.capture import open_capture
+from hedgerow.capture import CaptureError, open_capture
 from hedgerow.flows.meter import FlowMeter, MeterConfig
 from hedgerow.flows.schema import FlowBatch
-from hedgerow.flows.zeek_log import GZIP_MAGIC, read_conn_log, sniff_conn_log
+from hedgerow.flows.zeek_log import (
+    GZIP_MAGIC,
+    ConnLogError,
+    ConnLogWarning,
+    read_conn_log,
+    sniff_conn_log,
+)
 
 _CAPTURE_MAGICS = (
     b"\xd4\xc3\xb2\xa1",
@@ -55,6 +62,88 @@ def sniff(path: str | os.PathLike[str]) -> str:
     raise FlowSourceError(f"{os.fspath(path)}: neither a pcap/pcapng capture nor a Zeek conn.log")
 
 
+class FlowSource:
+    """Iterate flows from several paths, keeping count and the problems met.
+
+    With ``strict=False`` an unreadable path is recorded in ``errors`` (one line naming the file)
+    and skipped; with ``strict=True`` its error is raised. ``warnings`` collects capture and
+    conn.log warnings (truncation, skipped lines); ``progress`` (if given) is called with the
+    number of input bytes consumed since the previous call.
+    """
+
+    def __init__(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        config: MeterConfig | None = None,
+        batch_size: int = 65536,
+        strict: bool = True,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.paths = [os.fspath(p) for p in paths]
+        self.config = config
+        self.batch_size = batch_size
+        self.strict = strict
+        self.progress = progress
+        self.warnings: list[str] = []
+        self.errors: list[str] = []
+        self.readable = 0
+        self.packets = 0
+        self.flows = 0
+
+    def __iter__(self) -> Iterator[FlowBatch]:
+        for path in self.paths:
+            try:
+                for batch in self._one(path):
+                    self.flows += batch.height
+                    yield batch
+                self.readable += 1
+            except (CaptureError, ConnLogError, FlowSourceError) as exc:
+                if self.strict:
+                    raise
+                self.errors.append(str(exc))
+
+    def _one(self, path: str) -> Iterator[FlowBatch]:
+        kind = sniff(path)
+        size = _size(path)
+        if kind == "conn.log":
+            reader = read_conn_log(Path(path))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConnLogWarning)
+                for batch in reader:
+                    if batch.height:
+                        yield batch
+            self.warnings.extend(reader.warnings)
+            self._advance(size)
+            return
+        meter = FlowMeter(self.config)
+        done = 0
+        with open_capture(path, batch_size=self.batch_size) as capture:
+            for packets in capture:
+                self.packets += len(packets)
+                position = min(size, int(capture.stats.captured_bytes) + 16 * capture.stats.packets)
+                self._advance(position - done)
+                done = position
+                flows = meter.add(packets)
+                if flows.height:
+                    yield flows
+            self.warnings.extend(str(w) for w in capture.warnings)
+        self._advance(size - done)
+        rest = meter.flush()
+        if rest.height:
+            yield rest
+
+    def _advance(self, amount: int) -> None:
+        if self.progress is not None and amount > 0:
+            self.progress(amount)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
 def iter_flows(
     paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
     config: MeterConfig | None = None,
@@ -63,22 +152,9 @@ def iter_flows(
     """FlowBatches from captures (metered) and Zeek conn.logs, path by path.
 
     Empty batches are not yielded. Each capture gets a fresh meter, flushed at its end.
+    Raises :class:`~hedgerow.capture.CaptureError`, :class:`~hedgerow.flows.zeek_log.ConnLogError`
+    or :class:`FlowSourceError` (one line naming the file) for an unreadable path.
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
-    for path in paths:
-        kind = sniff(path)
-        if kind == "conn.log":
-            for batch in read_conn_log(Path(path)):
-                if batch.height:
-                    yield batch
-            continue
-        meter = FlowMeter(config)
-        with open_capture(path, batch_size=batch_size) as capture:
-            for packets in capture:
-                flows = meter.add(packets)
-                if flows.height:
-                    yield flows
-        rest = meter.flush()
-        if rest.height:
-            yield rest
+    return iter(FlowSource(paths, config, batch_size))

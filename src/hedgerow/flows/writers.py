@@ -1,0 +1,186 @@
+"""Write FlowBatches as Zeek TSV conn.log, Zeek-style JSON lines, or Parquet, streaming.
+
+A writer takes batches one at a time (memory stays bounded) and is closed at the end:
+
+- ``zeek``: Zeek's ASCII log format (``#separator``, ``#fields``, ``#types``, ``#open`` /
+  ``#close``; ``-`` for null, ``(empty)`` for an empty string, ``T``/``F`` booleans,
+  6-decimal times), readable by ``zeek-cut`` and by :func:`hedgerow.flows.zeek_log.read_conn_log`.
+- ``jsonl``: one JSON object per flow with Zeek's JSON field names (``id.orig_h``...); null
+  columns that are null throughout a batch are left out (Zeek omits unset fields).
+- ``parquet``: the FlowBatch schema as is.
+
+Payload columns (``orig_payload``/``resp_payload``) are written only with ``payload=True``
+(base64 in TSV and JSON, raw bytes in Parquet).
+
+Example:
+    >>> import io
+    >>> from hedgerow.flows.schema import empty_flows
+    >>> out = io.StringIO()
+    >>> writer = ZeekWriter(out, opened=0.0)
+    >>> writer.write(empty_flows())
+    >>> writer.close(closed=0.0)
+    >>> out.getvalue().splitlines()[0]
+    '#separator \\\\x09'
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import IO, Protocol
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from hedgerow.flows.schema import FLOW_SCHEMA, FlowBatch
+from hedgerow.flows.zeek_log import ZEEK_TYPES
+
+FORMATS = ("zeek", "jsonl", "parquet")
+PAYLOAD_COLUMNS = ("orig_payload", "resp_payload")
+
+
+class FlowWriter(Protocol):
+    """What every writer does."""
+
+    def write(self, batch: FlowBatch) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def format_for(path: str) -> str:
+    """The output format implied by a file name (``zeek`` unless .parquet/.jsonl/.json)."""
+    name = path.lower().removesuffix(".gz")
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    if name.endswith((".jsonl", ".json", ".ndjson")):
+        return "jsonl"
+    return "zeek"
+
+
+def _columns(payload: bool) -> list[str]:
+    return [c for c in FLOW_SCHEMA if payload or c not in PAYLOAD_COLUMNS]
+
+
+def _stamp(epoch: float) -> str:
+    return time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime(epoch))
+
+
+class ZeekWriter:
+    """Zeek TSV conn.log writer."""
+
+    def __init__(
+        self, out: IO[str], payload: bool = False, opened: float | None = None, owns: bool = False
+    ) -> None:
+        self.out = out
+        self.owns = owns
+        self.columns = _columns(payload)
+        header = [
+            "#separator \\x09",
+            "#set_separator\t,",
+            "#empty_field\t(empty)",
+            "#unset_field\t-",
+            "#path\tconn",
+            f"#open\t{_stamp(time.time() if opened is None else opened)}",
+            "#fields\t" + "\t".join(self.columns),
+            "#types\t" + "\t".join(ZEEK_TYPES.get(c, "string") for c in self.columns),
+        ]
+        out.write("\n".join(header) + "\n")
+
+    def write(self, batch: FlowBatch) -> None:
+        if batch.height == 0:
+            return
+        exprs = []
+        for name in self.columns:
+            col = pl.col(name)
+            dtype = FLOW_SCHEMA[name]
+            text: pl.Expr
+            if isinstance(dtype, pl.Boolean):
+                text = (
+                    pl.when(col.is_null())
+                    .then(None)
+                    .when(col)
+                    .then(pl.lit("T"))
+                    .otherwise(pl.lit("F"))
+                )
+            elif isinstance(dtype, pl.Binary):
+                encoded = col.bin.encode("base64")
+                text = pl.when(encoded == "").then(pl.lit("(empty)")).otherwise(encoded)
+            elif isinstance(dtype, pl.Float64):
+                text = _six_decimals(col)
+            elif isinstance(dtype, pl.String):
+                text = pl.when(col == "").then(pl.lit("(empty)")).otherwise(col)
+            else:
+                text = col.cast(pl.String)
+            exprs.append(text.fill_null("-").alias(name))
+        lines = batch.select(pl.concat_str(exprs, separator="\t").alias("line"))
+        self.out.write(lines.write_csv(include_header=False, quote_style="never"))
+
+    def close(self, closed: float | None = None) -> None:
+        self.out.write(f"#close\t{_stamp(time.time() if closed is None else closed)}\n")
+        self.out.flush()
+        if self.owns:
+            self.out.close()
+
+
+def _six_decimals(col: pl.Expr) -> pl.Expr:
+    """Zeek prints times and intervals with exactly 6 decimals."""
+    micros = (col * 1e6).round(0).cast(pl.Int64)
+    return pl.format(
+        "{}.{}", micros // 1_000_000, (micros % 1_000_000).cast(pl.String).str.zfill(6)
+    )
+
+
+class JsonWriter:
+    """Zeek-style JSON lines writer (columns null throughout a batch are left out)."""
+
+    def __init__(self, out: IO[str], payload: bool = False, owns: bool = False) -> None:
+        self.out = out
+        self.owns = owns
+        self.columns = _columns(payload)
+
+    def write(self, batch: FlowBatch) -> None:
+        if batch.height == 0:
+            return
+        present = [c for c in self.columns if batch[c].null_count() < batch.height]
+        frame = batch.select(
+            [pl.col(c).bin.encode("base64") if c in PAYLOAD_COLUMNS else pl.col(c) for c in present]
+        )
+        self.out.write(frame.write_ndjson())
+
+    def close(self) -> None:
+        self.out.flush()
+        if self.owns:
+            self.out.close()
+
+
+class ParquetWriter:
+    """Parquet writer (one row group per batch)."""
+
+    def __init__(self, path: str | Path, payload: bool = False) -> None:
+        self.columns = _columns(payload)
+        schema = pl.DataFrame(schema={c: FLOW_SCHEMA[c] for c in self.columns}).to_arrow().schema
+        self._writer = pq.ParquetWriter(str(path), schema, compression="zstd")
+
+    def write(self, batch: FlowBatch) -> None:
+        if batch.height:
+            self._writer.write_table(batch.select(self.columns).to_arrow())
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def open_writer(path: str, fmt: str | None = None, payload: bool = False) -> FlowWriter:
+    """A writer for ``path`` (``-`` is standard output, for ``zeek`` and ``jsonl``)."""
+    fmt = fmt or format_for(path)
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown flow format {fmt!r} (one of {', '.join(FORMATS)})")
+    if fmt == "parquet":
+        if path == "-":
+            raise ValueError("parquet output needs a file name, not standard output")
+        return ParquetWriter(path, payload)
+    owns = path != "-"
+    out: IO[str] = open(path, "w", encoding="utf-8") if owns else sys.stdout  # noqa: SIM115
+    if fmt == "zeek":
+        return ZeekWriter(out, payload, owns=owns)
+    return JsonWriter(out, payload, owns=owns)
