@@ -203,6 +203,8 @@ def walk_pcapng(
             iface[n] = ifid
             n += 1
         elif btype == 3:
+            if blen < 16:
+                return n, pos, STOP_BADBLOCK
             if n_iface == 0:
                 return n, pos, STOP_BADIFACE
             orig = _u32(buf, pos + 8, swapped)

@@ -39,7 +39,8 @@ PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 _BOM_LE = b"\x4d\x3c\x2b\x1a"
 _BOM_BE = b"\x1a\x2b\x3c\x4d"
 _STOP_MESSAGES = {
-    k.STOP_BADLEN: "absurd record length {length} (limit {limit}); reading stopped",
+    k.STOP_BADLEN: "absurd captured length in a packet block (type 0x{btype:x}, block length "
+    "{length}, limit {limit}); reading stopped",
     k.STOP_BADBLOCK: "inconsistent pcapng block (type 0x{btype:x}, length {length}); "
     "reading stopped",
     k.STOP_BADIFACE: "packet block names an undescribed interface; reading stopped",
@@ -113,6 +114,16 @@ class CaptureReader:
         self._iterated = False
 
     # ---- public API
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes of the file read so far (compressed bytes for a gzip file), for progress."""
+        return self._src.file_bytes
+
+    @property
+    def file_size(self) -> int:
+        """Size of the file on disk (compressed size for a gzip file)."""
+        return os.stat(self.path).st_size
 
     def __iter__(self) -> Iterator[PacketBatch]:
         if self._iterated:
@@ -242,7 +253,7 @@ class CaptureReader:
             if code == k.STOP_BADLEN:
                 order = ">" if self._swapped else "<"
                 (length,) = struct.unpack(order + "I", src.buf[pos + 8 : pos + 12].tobytes())
-                message = _STOP_MESSAGES[code].format(length=length, limit=limit)
+                message = f"absurd record length {length} (limit {limit}); reading stopped"
                 self._warn(src.base + pos, message)
                 return
             if src.eof:
@@ -283,9 +294,6 @@ class CaptureReader:
                     continue
             if code in _STOP_MESSAGES:
                 btype, length = self._block_head(pos, swapped)
-                if code == k.STOP_BADLEN:
-                    order = ">" if swapped else "<"
-                    (length,) = struct.unpack(order + "I", src.buf[pos + 20 : pos + 24].tobytes())
                 message = _STOP_MESSAGES[code].format(
                     btype=btype, length=length, limit=k.MAX_CAPLEN
                 )
@@ -361,6 +369,8 @@ def _interface_row(block: bytes, order: str) -> npt.NDArray[np.int64]:
         if code == 0:
             break
         value = block[at + 4 : at + 4 + size]
+        if len(value) < size:
+            break
         if code == 9 and size >= 1:
             resol = value[0]
         elif code == 14 and size == 8:

@@ -80,6 +80,11 @@ class GunzipStream(io.RawIOBase):
             out += self._inflate.decompress(rest)
         self._pending = out
 
+    @property
+    def compressed_position(self) -> int:
+        """Compressed bytes consumed from the file so far."""
+        return self._raw.tell()
+
     def close(self) -> None:
         self._raw.close()
         super().close()
@@ -106,6 +111,7 @@ class ChunkSource:
         self.base = 0
         self.eof = False
         self.error: str | None = None
+        self.file_bytes = 0  # bytes of the file (compressed, if it is) read so far
 
     def refill(self, keep_from: int, need: int = 0) -> None:
         """Drop ``buf[:keep_from]``, keep the rest, and read until the buffer is full or EOF.
@@ -131,6 +137,10 @@ class ChunkSource:
                 self.eof = True
                 break
             self.valid += got
+        if isinstance(self.stream, GunzipStream):
+            self.file_bytes = self.stream.compressed_position
+        else:
+            self.file_bytes = self.base + self.valid
 
     def close(self) -> None:
         self.stream.close()

@@ -27,6 +27,7 @@ def _register() -> None:
 
 
 _COMMANDS: list[tuple[str, str]] = [
+    ("info", "info"),
     ("flows", "flows"),
     ("scan", "scan"),
     ("sense", "sense"),
