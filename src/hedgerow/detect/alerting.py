@@ -7,14 +7,14 @@ The alert's ``device`` is the local side (the attacker if it is ours, else the v
 Example:
     >>> from hedgerow.model import AlertKind, LocalNetworks, Severity
     >>> a = make_alert(detector="scan.x", version="1", kind=AlertKind.SCAN, severity=Severity.HIGH,
-    ...     confidence=0.9, mitre=("T1046",), meaning="scans others for telnet",
+    ...     confidence=0.9, mitre=("T1046",), meaning="telnet scanning",
     ...     networks=LocalNetworks.default(), actors=["192.168.2.16"],
     ...     targets=["1.2.3.4", "5.6.7.8"], start=10.0, end=70.0, window_key=0,
     ...     measure="2 targets", evidence={"flows": 2})
     >>> a.direction, a.device, a.peers
     ('outbound', '192.168.2.16', ('1.2.3.4', '5.6.7.8'))
     >>> a.summary
-    '192.168.2.16 scans others for telnet -> 2 hosts (2 targets)'
+    '192.168.2.16 -> 2 hosts: telnet scanning (2 targets)'
 """
 
 from __future__ import annotations
@@ -88,12 +88,13 @@ def make_alert(
     evidence["peers_sampled"] = sampled
     if others:
         evidence["other_devices"] = others[:PEER_LIMIT]
+    plus = "+" if sampled else ""
     if direction is Direction.INBOUND:
-        who = peers[0] if len(peers) == 1 else f"{len(peers)}{'+' if sampled else ''} outside hosts"
-        summary = f"{who} {meaning} -> {device} ({measure})"
+        who = peers[0] if len(peers) == 1 else f"{len(peers)}{plus} outside hosts"
+        summary = f"{who} -> {device}: {meaning} ({measure})"
     else:
-        whom = peers[0] if len(peers) == 1 else f"{len(peers)}{'+' if sampled else ''} hosts"
-        summary = f"{device} {meaning} -> {whom} ({measure})"
+        whom = peers[0] if len(peers) == 1 else f"{len(peers)}{plus} hosts"
+        summary = f"{device} -> {whom}: {meaning} ({measure})"
     return Alert(
         kind=kind,
         detector=detector,

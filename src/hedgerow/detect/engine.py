@@ -7,7 +7,8 @@ Example:
     >>> flows = conform(pl.DataFrame({"ts": [float(i) for i in range(12)],
     ...     "uid": [f"C{i}" for i in range(12)], "id.orig_h": ["192.168.2.16"] * 12,
     ...     "id.resp_h": [f"198.51.100.{i}" for i in range(12)], "id.resp_p": [23] * 12,
-    ...     "proto": ["tcp"] * 12, "conn_state": ["S0"] * 12, "history": ["S"] * 12}))
+    ...     "proto": ["tcp"] * 12, "conn_state": ["S0"] * 12, "history": ["S"] * 12,
+    ...     "orig_pkts": [1] * 12}))
     >>> engine.process(flows)
     >>> [(a.detector, a.direction, a.device) for a in engine.finish()]
     [('scan.horizontal.telnet', 'outbound', '192.168.2.16')]

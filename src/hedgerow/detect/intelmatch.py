@@ -12,7 +12,7 @@ Example:
     >>> from hedgerow.intel import IndicatorSet
     >>> intel = IndicatorSet(); intel.add("198.51.100.7", category="c2", source="demo")
     >>> rule = IntelRule.model_validate({"id": "intel.demo", "type": "intel", "kind": "intel",
-    ...     "severity": "high", "meaning": "talks to a listed address"})
+    ...     "severity": "high", "meaning": "contact with a listed address"})
     >>> flows = conform(pl.DataFrame({"ts": [5.0], "uid": ["C1"], "id.orig_h": ["192.168.1.4"],
     ...     "id.resp_h": ["198.51.100.7"], "id.resp_p": [6667], "proto": ["tcp"]}))
     >>> det, ctx = IntelDetector(rule), DetectContext(indicators=intel)

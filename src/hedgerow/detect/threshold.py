@@ -9,7 +9,7 @@ Example:
     >>> from hedgerow.detect.ruleschema import ThresholdRule
     >>> from hedgerow.flows.schema import conform
     >>> rule = ThresholdRule.model_validate({"id": "demo.scan", "type": "threshold",
-    ...     "kind": "scan", "severity": "high", "meaning": "scans others for telnet",
+    ...     "kind": "scan", "severity": "high", "meaning": "telnet scanning",
     ...     "groupby": ["id.orig_h"], "actor": "id.orig_h", "target": "id.resp_h",
     ...     "distinct": "id.resp_h", "capacity": 3, "window": 60,
     ...     "filter": [{"field": "id.resp_p", "eq": 23}]})
@@ -18,7 +18,7 @@ Example:
     ...     "id.resp_p": [23, 23, 23]}))
     >>> det = ThresholdDetector(rule)
     >>> det.process(flows, DetectContext()) + [a.summary for a in det.finish(DetectContext())]
-    ['192.168.1.5 scans others for telnet -> 3 hosts (3 distinct targets, 3 flows in 2s)']
+    ['192.168.1.5 -> 3 hosts: telnet scanning (3 distinct targets, 3 flows in 2s)']
 """
 
 from __future__ import annotations
@@ -126,9 +126,10 @@ class ThresholdDetector(Detector):
         rule = self.rule
         span = f"{ep.flows} flows in {_span(ep.end - ep.start)}"
         if rule.distinct:
-            return (
-                f"{ep.distinct_count} distinct {_NOUNS.get(rule.distinct, rule.distinct)}, {span}"
+            noun = {rule.actor: "sources", rule.target: "targets"}.get(
+                rule.distinct, _NOUNS.get(rule.distinct, rule.distinct)
             )
+            return f"{ep.distinct_count} distinct {noun}, {span}"
         if rule.sum:
             return f"{int(ep.total)} {_NOUNS.get(rule.sum, rule.sum)}, {span}"
         return span

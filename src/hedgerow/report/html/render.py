@@ -69,8 +69,11 @@ def _hero(doc: dict[str, Any]) -> str:
     out = sum(a.get("direction") == "outbound" for a in alerts)
     inbound = sum(a.get("direction") == "inbound" for a in alerts)
     span = doc.get("time_span") or {}
-    when = (f'<p class="muted">Traffic from {_when(span.get("first"))} to '
-            f'{_when(span.get("last"))}</p>' if span.get("first") else "")
+    when = (
+        f'<p class="muted">Traffic from {_when(span.get("first"))} to {_when(span.get("last"))}</p>'
+        if span.get("first")
+        else ""
+    )
     return f"""<h1>Your home network</h1>
 <section class="card"><div class="hero">
 <div class="dial bg-{_e(band)}" role="img" aria-label="risk {score} of 100">
@@ -91,10 +94,15 @@ def _todo(doc: dict[str, Any], index: dict[str, dict[str, Any]]) -> str:
     for key, alerts in attacking.items():
         name = _name(index[key]) if key in index else key
         kinds = ", ".join(sorted({str(a.get("kind")) for a in alerts}))
-        items.append((10, f"<strong>Disconnect {_e(name)} now.</strong> It is attacking other "
-                          f"machines ({_e(kinds)}), so it is probably infected: unplug it, "
-                          "reset it to factory settings, update it and set a new password "
-                          "before you reconnect it."))
+        items.append(
+            (
+                10,
+                f"<strong>Disconnect {_e(name)} now.</strong> It is attacking other "
+                f"machines ({_e(kinds)}), so it is probably infected: unplug it, "
+                "reset it to factory settings, update it and set a new password "
+                "before you reconnect it.",
+            )
+        )
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for f in doc.get("findings") or []:
         groups[str(f.get("check_id"))].append(f)
@@ -103,11 +111,20 @@ def _todo(doc: dict[str, Any], index: dict[str, dict[str, Any]]) -> str:
         rank = _SEVERITY_RANK.get(str(worst.get("severity")), 0)
         if rank < 2:
             continue
-        names = sorted({_name(index[f["device"]]) if f.get("device") in index
-                        else str(f.get("device")) for f in findings})
+        names = sorted(
+            {
+                _name(index[f["device"]]) if f.get("device") in index else str(f.get("device"))
+                for f in findings
+            }
+        )
         who = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-        items.append((rank * 2, f"<strong>{_e(worst.get('title'))}</strong> — {_e(who)}. "
-                                f"{_e(worst.get('fix_household'))}"))
+        items.append(
+            (
+                rank * 2,
+                f"<strong>{_e(worst.get('title'))}</strong> — {_e(who)}. "
+                f"{_e(worst.get('fix_household'))}",
+            )
+        )
     for key, alerts in attacked.items():
         if key in attacking:
             continue
@@ -115,13 +132,19 @@ def _todo(doc: dict[str, Any], index: dict[str, dict[str, Any]]) -> str:
         if worst_rank < 3:
             continue
         name = _name(index[key]) if key in index else key
-        items.append((worst_rank * 2 - 1,
-                      f"<strong>{_e(name)} is being attacked.</strong> Make sure it is not "
-                      "reachable from the internet (no port forwarding, UPnP off on the "
-                      "router) and that its password is not the factory one."))
+        items.append(
+            (
+                worst_rank * 2 - 1,
+                f"<strong>{_e(name)} is being attacked.</strong> Make sure it is not "
+                "reachable from the internet (no port forwarding, UPnP off on the "
+                "router) and that its password is not the factory one.",
+            )
+        )
     if not items:
-        return ('<h2>What to do first</h2><section class="card"><p>Nothing urgent. Keep your '
-                "devices updated and their passwords unique.</p></section>")
+        return (
+            '<h2>What to do first</h2><section class="card"><p>Nothing urgent. Keep your '
+            "devices updated and their passwords unique.</p></section>"
+        )
     items.sort(key=lambda i: -i[0])
     lis = "".join(f"<li>{text}</li>" for _, text in items[:_TODO_LIMIT])
     return f'<h2>What to do first</h2><section class="card"><ol class="todo">{lis}</ol></section>'
@@ -130,29 +153,39 @@ def _todo(doc: dict[str, Any], index: dict[str, dict[str, Any]]) -> str:
 def _attacks(doc: dict[str, Any], index: dict[str, dict[str, Any]]) -> str:
     alerts = doc.get("alerts") or []
     if not alerts:
-        return ('<h2>Attacks</h2><section class="card"><p>No attack on or from your devices was '
-                "seen in this traffic.</p></section>")
+        return (
+            '<h2>Attacks</h2><section class="card"><p>No attack on or from your devices was '
+            "seen in this traffic.</p></section>"
+        )
     by_device: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for a in alerts:
         by_device[str(a.get("device"))].append(a)
     cards = []
-    for key, items in sorted(by_device.items(), key=lambda kv: -max(
-            _SEVERITY_RANK.get(str(a.get("severity")), 0) for a in kv[1])):
+    for key, items in sorted(
+        by_device.items(),
+        key=lambda kv: -max(_SEVERITY_RANK.get(str(a.get("severity")), 0) for a in kv[1]),
+    ):
         name = _name(index[key]) if key in index else key
         rows = []
         for a in sorted(items, key=lambda a: -_SEVERITY_RANK.get(str(a.get("severity")), 0))[:8]:
             out = a.get("direction") == "outbound"
-            arrow = ('<span class="dir dir-out">attacking →</span>' if out
-                     else '<span class="dir dir-in">← attacked</span>')
+            arrow = (
+                '<span class="dir dir-out">attacking →</span>'
+                if out
+                else '<span class="dir dir-in">← attacked</span>'
+            )
             peers = ", ".join(str(p) for p in (a.get("peers") or [])[:3])
-            rows.append(f"<li>{arrow} {_pill(str(a.get('severity')))} {_e(a.get('summary'))}"
-                        f'<br><span class="muted">{_e(a.get("kind"))} · {_e(peers)} · '
-                        f"{_when(a.get('start'))}</span></li>")
-        more = (f'<p class="muted">and {len(items) - 8} more alerts</p>'
-                if len(items) > 8 else "")
-        cards.append(f'<section class="card"><h3>{_e(name)}</h3>'
-                     f'<p class="muted">{_e(key)}</p><ul class="issues">{"".join(rows)}</ul>'
-                     f"{more}</section>")
+            rows.append(
+                f"<li>{arrow} {_pill(str(a.get('severity')))} {_e(a.get('summary'))}"
+                f'<br><span class="muted">{_e(a.get("kind"))} · {_e(peers)} · '
+                f"{_when(a.get('start'))}</span></li>"
+            )
+        more = f'<p class="muted">and {len(items) - 8} more alerts</p>' if len(items) > 8 else ""
+        cards.append(
+            f'<section class="card"><h3>{_e(name)}</h3>'
+            f'<p class="muted">{_e(key)}</p><ul class="issues">{"".join(rows)}</ul>'
+            f"{more}</section>"
+        )
     return "<h2>Attacks</h2>" + "".join(cards)
 
 
@@ -161,31 +194,42 @@ def _device_card(device: dict[str, Any], findings: list[dict[str, Any]]) -> str:
     issues = "".join(
         f"<li>{_pill(str(f.get('severity')))} <strong>{_e(f.get('title'))}</strong>"
         f"<p>{_e(f.get('fix_household'))}</p>"
-        f"<details><summary>Evidence and standards</summary><dl class=\"kv\">"
+        f'<details><summary>Evidence and standards</summary><dl class="kv">'
         + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in (f.get("evidence") or {}).items())
-        + "".join(f"<dt>{_e(k)}</dt><dd>{_e(', '.join(v))}</dd>"
-                  for k, v in (f.get("standards") or {}).items())
+        + "".join(
+            f"<dt>{_e(k)}</dt><dd>{_e(', '.join(v))}</dd>"
+            for k, v in (f.get("standards") or {}).items()
+        )
         + f"<dt>maker's fix</dt><dd>{_e(f.get('fix_manufacturer'))}</dd></dl></details></li>"
         for f in sorted(findings, key=lambda f: -_SEVERITY_RANK.get(str(f.get("severity")), 0))
     )
     evidence = device.get("evidence") or {}
-    facts = [("MAC", device.get("mac")), ("IP", ", ".join(device.get("ips") or [])),
-             ("maker", device.get("vendor")), ("kind", device.get("kind")),
-             ("model", device.get("model")),
-             ("seen", f"{_when(device.get('first_seen'))} – {_when(device.get('last_seen'))}"),
-             ("services", ", ".join(device.get("services") or [])),
-             ("talks to", ", ".join((device.get("peers") or [])[:6])),
-             ("why this kind", "; ".join(evidence.get("kind") or [])),
-             ("why this maker", "; ".join(evidence.get("vendor") or []))]
+    facts = [
+        ("MAC", device.get("mac")),
+        ("IP", ", ".join(device.get("ips") or [])),
+        ("maker", device.get("vendor")),
+        ("kind", device.get("kind")),
+        ("model", device.get("model")),
+        ("seen", f"{_when(device.get('first_seen'))} – {_when(device.get('last_seen'))}"),
+        ("services", ", ".join(device.get("services") or [])),
+        ("talks to", ", ".join((device.get("peers") or [])[:6])),
+        ("why this kind", "; ".join(evidence.get("kind") or [])),
+        ("why this maker", "; ".join(evidence.get("vendor") or [])),
+    ]
     dl = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts if v)
     score_text = f"{risk.get('score')}/100"
-    body = (f'<ul class="issues">{issues}</ul>' if issues
-            else '<p class="muted">Nothing wrong was seen.</p>')
-    return (f'<section class="card"><div class="dev-head"><h3>{_e(_name(device))}</h3>'
-            f"{_pill(str(risk.get('band')), score_text)}</div>"
-            f'<p class="muted">{_e(risk.get("explanation"))}</p>{body}'
-            f'<details><summary>About this device</summary><dl class="kv">{dl}</dl>'
-            f"</details></section>")
+    body = (
+        f'<ul class="issues">{issues}</ul>'
+        if issues
+        else '<p class="muted">Nothing wrong was seen.</p>'
+    )
+    return (
+        f'<section class="card"><div class="dev-head"><h3>{_e(_name(device))}</h3>'
+        f"{_pill(str(risk.get('band')), score_text)}</div>"
+        f'<p class="muted">{_e(risk.get("explanation"))}</p>{body}'
+        f'<details><summary>About this device</summary><dl class="kv">{dl}</dl>'
+        f"</details></section>"
+    )
 
 
 def _devices(doc: dict[str, Any]) -> str:
@@ -201,12 +245,17 @@ def _devices(doc: dict[str, Any]) -> str:
 def render_html(doc: dict[str, Any], title: str = "Hedgerow household report") -> str:
     """The report page for a report document (see the module docstring)."""
     index = _device_index(doc)
-    body = "".join((
-        _hero(doc), _todo(doc, index), _attacks(doc, index), _devices(doc),
-        '<footer>Made by Hedgerow from your network traffic. Weaknesses are mapped to '
-        "ETSI EN 303 645, NISTIR 8259A and the OWASP IoT Top 10 (2018).</footer>",
-    ))
-    template = Template(resources.files("hedgerow.report.html").joinpath("template.html")
-                        .read_text("utf-8"))
-    return template.substitute(title=_e(title), body=body,
-                               generator=_e(f"hedgerow {__version__}"))
+    body = "".join(
+        (
+            _hero(doc),
+            _todo(doc, index),
+            _attacks(doc, index),
+            _devices(doc),
+            "<footer>Made by Hedgerow from your network traffic. Weaknesses are mapped to "
+            "ETSI EN 303 645, NISTIR 8259A and the OWASP IoT Top 10 (2018).</footer>",
+        )
+    )
+    template = Template(
+        resources.files("hedgerow.report.html").joinpath("template.html").read_text("utf-8")
+    )
+    return template.substitute(title=_e(title), body=body, generator=_e(f"hedgerow {__version__}"))
