@@ -99,11 +99,18 @@ def test_revoke_and_expiry(tmp_path: Path) -> None:
     assert entry is not None
     assert engine.revoke(entry).status == "revoked"
     assert engine.store.active(clock()) == []
-    [again] = engine.handle(alert)
+    # The same alert raised again (e.g. final after early) does not undo the revocation...
+    assert engine.handle(alert) == []
+    # ...but the attacker coming back (a new alert) is blocked again, until it expires.
+    later = _alert(AlertKind.BRUTEFORCE, "inbound", "192.168.1.30", ("203.0.113.9",),
+                   start=5000.0)
+    [again] = engine.handle(later)
     assert again.status == "applied"
     clock.now += again.decision.duration_s + 1
     assert engine.store.active(clock()) == []
-    assert [o.status for o in engine.handle(alert)] == ["applied"]
+    third = _alert(AlertKind.BRUTEFORCE, "inbound", "192.168.1.30", ("203.0.113.9",),
+                   start=9000.0)
+    assert [o.status for o in engine.handle(third)] == ["applied"]
     statuses = [e.status for e in engine.store.entries()]
     assert statuses == ["applied", "revoked", "applied", "applied"]
 

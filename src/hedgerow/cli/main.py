@@ -27,13 +27,13 @@ def _register() -> None:
 
 
 _COMMANDS: list[tuple[str, str]] = [
-    ("info", "info"),
     ("flows", "flows"),
+    ("info", "info"),
     ("scan", "scan"),
+    ("rules", "rules"),
     ("sense", "sense"),
     ("decisions", "decisions"),
     ("hub", "hub"),
-    ("agent", "agent"),
     ("agent", "agent"),
 ]
 

@@ -5,7 +5,9 @@ targets are the alert's peer addresses (at most ``max_peers_per_alert``; network
 hostnames are never blocked), ``device`` is the alert's local device (an IP, or a MAC for
 quarantine). A target the :class:`~hedgerow.respond.guard.Guard` protects (the gateway itself,
 management hosts, loopback, multicast) is refused, never enforced. A target that already has an
-active decision of the same action is left alone, so a repeating alert does not hammer nftables.
+active decision of the same action is left alone, so a repeating alert does not hammer nftables,
+and an alert that was already decided about (say, early, then revoked by hand) is not decided
+about again when it is raised once more (say, final).
 Every outcome goes to the :class:`~hedgerow.respond.store.DecisionStore`.
 
 Example:
@@ -119,9 +121,11 @@ class DecisionEngine:
             return []
         now = self.clock()
         active = {(e.decision.action, e.decision.value) for e in self.store.active(now)}
+        decided = {(e.decision.action, e.decision.value) for e in self.store.entries()
+                   if e.decision.alert_id == alert.id and e.status != "failed"}
         outcomes = []
         for target in self._targets(alert, rule):
-            if (rule.action, target) in active:
+            if (rule.action, target) in active or (rule.action, target) in decided:
                 continue
             decision = Decision(action=rule.action, scope=scope_of(target) or "ip", value=target,
                                 duration_s=rule.duration_s, reason=_reason(alert, rule),

@@ -40,6 +40,17 @@ STATUSES = ("applied", "dry-run", "revoked", "failed", "refused", "notified")
 ``notified``: a ``notify`` decision (nothing enforced)."""
 
 
+def default_store_path() -> Path:
+    """``$HEDGEROW_STATE_DIR/decisions.jsonl``, else ``/var/lib/hedgerow`` as root, else
+    ``~/.local/state/hedgerow``."""
+    state = os.environ.get("HEDGEROW_STATE_DIR")
+    if state:
+        return Path(state) / "decisions.jsonl"
+    if os.geteuid() == 0:
+        return Path("/var/lib/hedgerow/decisions.jsonl")
+    return Path.home() / ".local" / "state" / "hedgerow" / "decisions.jsonl"
+
+
 def decision_id(decision: Decision) -> str:
     """Short stable id of a decision (action, scope, value, creation time)."""
     text = f"{decision.action.value}|{decision.scope}|{decision.value}|{decision.created:.6f}"
