@@ -126,9 +126,8 @@ class ThresholdDetector(Detector):
         rule = self.rule
         span = f"{ep.flows} flows in {_span(ep.end - ep.start)}"
         if rule.distinct:
-            noun = {rule.actor: "sources", rule.target: "targets"}.get(
-                rule.distinct, _NOUNS.get(rule.distinct, rule.distinct)
-            )
+            roles: dict[str, str] = {rule.actor: "sources", rule.target: "targets"}
+            noun = roles.get(rule.distinct, _NOUNS.get(rule.distinct, rule.distinct))
             return f"{ep.distinct_count} distinct {noun}, {span}"
         if rule.sum:
             return f"{int(ep.total)} {_NOUNS.get(rule.sum, rule.sum)}, {span}"
