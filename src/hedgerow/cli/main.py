@@ -35,6 +35,8 @@ _COMMANDS: list[tuple[str, str]] = [
     ("decisions", "decisions"),
     ("hub", "hub"),
     ("agent", "agent"),
+    ("inventory", "inventory"),
+    ("inventory", "html"),
 ]
 
 _register()

@@ -31,6 +31,8 @@ class NetworkChecks(BaseModel):
     min_tls_version: int
     expected_outbound_ports: tuple[str, ...]
     evidence_limit: int = 10
+    probe_ports: tuple[int, ...] = ()
+    probe_credentials: tuple[tuple[str, str], ...] = ()
 
 
 @lru_cache(maxsize=4)
