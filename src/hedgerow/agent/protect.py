@@ -121,7 +121,9 @@ class Protector:
                                     error="process changed since the alert (pid reused)",
                                     **details)
         if self.cfg.protect.quarantine_executables and exe:
-            details.update(self._quarantine_exe(pid, exe, bool(alert.evidence.get("deleted"))))
+            device_exe = str(alert.evidence.get("device_exe") or exe)
+            details.update(self._quarantine_exe(pid, exe, device_exe,
+                                                bool(alert.evidence.get("deleted"))))
         if self.cfg.protect.dry_run:
             return self._record(action, target, alert, True, **details)
         try:
@@ -133,13 +135,18 @@ class Protector:
     def _in_temp_dir(self, exe: str) -> bool:
         return any(exe.startswith(d.rstrip("/") + "/") for d in self.cfg.detect.suspicious_dirs)
 
-    def _quarantine_exe(self, pid: int, exe: str, deleted: bool) -> dict[str, Any]:
-        """Copy a deleted executable out of /proc, or move one from a temp dir, to quarantine."""
+    def _quarantine_exe(self, pid: int, exe: str, device_exe: str,
+                        deleted: bool) -> dict[str, Any]:
+        """Copy a deleted executable out of /proc, or move one from a temp dir, to quarantine.
+
+        ``exe`` is the path as this process sees it, ``device_exe`` the same file as the
+        device sees it (they differ when the agent's root is a tree, not ``/``).
+        """
         from_proc = deleted or exe.startswith("/memfd:")
-        if not (from_proc or self._in_temp_dir(exe)):
+        if not (from_proc or self._in_temp_dir(device_exe)):
             return {"quarantine": "skipped: not in a temp dir (system files are never moved)"}
         self.quarantine_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        source = Path(self.cfg.proc) / str(pid) / "exe" if from_proc else self.cfg.path(exe)
+        source = Path(self.cfg.proc) / str(pid) / "exe" if from_proc else Path(exe)
         try:
             digest = hashlib.sha256(source.read_bytes()).hexdigest()
         except OSError as exc:
@@ -153,7 +160,7 @@ class Protector:
                 moved_from = None
             else:
                 shutil.move(str(source), dest)
-                moved_from = exe
+                moved_from = device_exe
             os.chmod(dest, 0o400)
         except OSError as exc:
             return {"quarantine": f"failed: {exc.strerror}", "sha256": digest}

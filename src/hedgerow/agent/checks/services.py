@@ -22,14 +22,18 @@ SERVICES: dict[int, str] = {
 UDP_SERVICES: dict[int, str] = {1900: "svc.upnp-listening"}
 
 
-def _process_name(proc: str, pid: int | None) -> str | None:
+def _process(proc: str, pid: int | None) -> tuple[str | None, str | None]:
+    """Name and command line of ``pid`` (busybox applets share the name ``busybox``)."""
     if pid is None:
-        return None
+        return None, None
     try:
         with open(f"{proc}/{pid}/comm", encoding="utf-8", errors="replace") as fh:
-            return fh.read().strip()
+            name = fh.read().strip()
+        with open(f"{proc}/{pid}/cmdline", "rb") as fb:
+            cmdline = fb.read(512).replace(b"\0", b" ").decode("utf-8", "replace").strip()
     except OSError:
-        return None
+        return None, None
+    return name, cmdline
 
 
 def check_services(cfg: AgentConfig) -> list[Finding]:
@@ -45,8 +49,9 @@ def check_services(cfg: AgentConfig) -> list[Finding]:
 
     def describe(s: Sock) -> dict[str, object]:
         pid = owners.get(s.inode)
+        name, cmdline = _process(cfg.proc, pid)
         return {"proto": s.proto, "address": s.local_ip, "port": s.local_port, "pid": pid,
-                "process": _process_name(cfg.proc, pid)}
+                "process": name, "cmdline": cmdline}
 
     for check, socks in sorted(found.items()):
         findings.append(make_finding(check, cfg.device,

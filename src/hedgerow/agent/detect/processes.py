@@ -21,19 +21,30 @@ class SuspiciousExecutables:
     name = "agent.suspicious-exe"
     version = "1"
 
-    def __init__(self, device: str, dirs: list[str], max_seen: int = 65536) -> None:
+    def __init__(self, device: str, dirs: list[str], root: str = "/",
+                 max_seen: int = 65536) -> None:
         self.device = device
         self.dirs = dirs
+        self.root = root
         self.max_seen = max_seen
         self._seen: set[tuple[int, int]] = set()
 
+    def device_path(self, exe: str) -> str:
+        """``exe`` as the device sees it: a process chrooted into the agent's root tree runs
+        ``<root>/bin/x``, which on the device is ``/bin/x``."""
+        root = self.root.rstrip("/")
+        if root and exe.startswith(root + "/"):
+            return exe[len(root):]
+        return exe
+
     def reasons(self, p: ProcInfo) -> list[str]:
         out: list[str] = []
+        exe = self.device_path(p.exe)
         if p.exe.startswith("/memfd:"):
             out.append("runs from memory (memfd), no file on disk")
         elif p.deleted:
             out.append("deleted from disk")
-        if any(p.exe == d or p.exe.startswith(d.rstrip("/") + "/") for d in self.dirs):
+        if any(exe == d or exe.startswith(d.rstrip("/") + "/") for d in self.dirs):
             out.append("from a writable temp dir")
         return out
 
@@ -56,7 +67,8 @@ class SuspiciousExecutables:
                 direction="internal", device=self.device, peers=(), severity=Severity.HIGH,
                 confidence=0.8 if len(why) > 1 else 0.6, start=snap.t, end=snap.t,
                 summary=f"pid {p.pid} ({p.name}) runs {p.exe}, {', '.join(why)}",
-                evidence={"pid": p.pid, "exe": p.exe, "deleted": p.deleted,
+                evidence={"pid": p.pid, "exe": p.exe, "device_exe": self.device_path(p.exe),
+                          "deleted": p.deleted,
                           "cmdline": p.cmdline[:300], "uid": p.uid, "reasons": why,
                           "start_ticks": p.start_ticks},
                 mitre=("T1070.004", "T1036") if p.deleted else ("T1036",),
