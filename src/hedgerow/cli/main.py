@@ -31,12 +31,14 @@ _COMMANDS: list[tuple[str, str]] = [
     ("info", "info"),
     ("scan", "scan"),
     ("rules", "rules"),
+    ("eval", "eval_cmd"),
     ("sense", "sense"),
     ("decisions", "decisions"),
     ("hub", "hub"),
     ("agent", "agent"),
     ("inventory", "inventory"),
     ("inventory", "html"),
+    ("baseline", "baseline"),
 ]
 
 _register()

@@ -1,0 +1,323 @@
+"""The compiled per-packet feature kernel: damped incremental statistics over whole batches.
+
+One call processes a whole batch of packets in order and writes one feature row per packet. State
+lives in four bounded hash tables (see :mod:`hedgerow.anomaly.table`):
+
+* **MI** — source MAC+IP: weight, mean, std of packet sizes;
+* **host** — source IP: sizes sent, plus the IoT-specific damped counters: new peers (channels
+  opened), new sockets (peer ports), bytes in vs out, protocol mix (TCP/UDP/ICMP), the share of
+  bare SYNs and the share of packets on channels the baseline never saw ("new destinations");
+  and for the destination host: packets received, fan-in (channels opened towards it) and the share
+  of what it receives over channels the baseline never saw;
+* **channel** — unordered IP pair, one side per direction: sizes, inter-arrival jitter, and the 2D
+  statistics of the two directions (magnitude, radius, approximate covariance, correlation);
+* **socket** — unordered (IP, port, proto) pair: sizes per direction and the same 2D statistics.
+
+Every statistic is kept for each decay rate λ (weight ``2^(-λ·Δt)``). A row holds first the
+non-negative features (:data:`UNSIGNED_PER_LAMBDA`, once per λ), written raw so that the caller can
+take ``log1p`` of that block in one vectorised pass, then the signed ones
+(:data:`SIGNED_PER_LAMBDA`, once per λ): covariances through a signed ``log1p``, correlations raw.
+
+Example:
+    >>> UNSIGNED_PER_LAMBDA[:3], SIGNED_PER_LAMBDA[1]
+    (('mi_weight', 'mi_mean', 'mi_std'), 'chan_pcc')
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+from hedgerow.anomaly.table import find_or_insert, mix, set_add
+
+UNSIGNED_PER_LAMBDA: tuple[str, ...] = (
+    "mi_weight", "mi_mean", "mi_std",
+    "host_weight", "host_mean", "host_std", "host_new_peers", "host_new_ports",
+    "host_out_ratio", "host_tcp_share", "host_udp_share", "host_icmp_share", "host_syn_share",
+    "chan_weight", "chan_mean", "chan_std", "chan_magnitude", "chan_radius",
+    "jitter_weight", "jitter_mean", "jitter_std",
+    "sock_weight", "sock_mean", "sock_std", "sock_magnitude", "sock_radius",
+    "host_novel_share", "dst_in_weight", "dst_fan_in", "dst_novel_share",
+)  # fmt: skip
+SIGNED_PER_LAMBDA: tuple[str, ...] = ("chan_cov", "chan_pcc", "sock_cov", "sock_pcc")
+NU = len(UNSIGNED_PER_LAMBDA)
+NS = len(SIGNED_PER_LAMBDA)
+
+# Row widths per table (L = number of decay rates).
+MI_FIELDS = 3  # w, s1, s2
+# w, s1, s2, bytes_in, new_peers, new_ports, tcp, udp, icmp, syn, pkts_in, fan_in, novel_out,
+# novel_in
+HOST_FIELDS = 14
+CHAN_SIDE_FIELDS = 7  # w, s1, s2, jitter w, jitter s1, jitter s2, last residual
+SOCK_SIDE_FIELDS = 4  # w, s1, s2, last residual
+
+
+def table_widths(n_lambdas: int) -> tuple[int, int, int, int]:
+    """Row widths of the MI, host, channel and socket tables for ``n_lambdas`` decay rates."""
+    L = n_lambdas
+    return (
+        1 + MI_FIELDS * L,
+        1 + HOST_FIELDS * L,
+        5 + 2 * CHAN_SIDE_FIELDS * L + 2 * L,
+        3 + 2 * SOCK_SIDE_FIELDS * L + 2 * L,
+    )
+
+
+_LN2 = math.log(2.0)
+
+
+@njit(cache=True, inline="always")
+def _slog(x: float) -> float:  # pragma: no cover - compiled
+    return math.copysign(math.log1p(abs(x)), x)
+
+
+@njit(cache=True, inline="always", fastmath=True)
+def _decay(lam: float, dt: float) -> float:  # pragma: no cover - compiled
+    if dt <= 0.0:
+        return 1.0
+    return math.exp(-lam * dt * _LN2)
+
+
+@njit(cache=True, inline="always", fastmath=True)
+def _var(w: float, s1: float, s2: float) -> float:  # pragma: no cover - compiled
+    if w <= 0.0:
+        return 0.0
+    m = s1 / w
+    return abs(s2 / w - m * m)
+
+
+@njit(cache=True, fastmath=True)
+def extract(
+    ts: npt.NDArray[np.float64],
+    size: npt.NDArray[np.float64],
+    mac: npt.NDArray[np.uint64],
+    src_hi: npt.NDArray[np.uint64],
+    src_lo: npt.NDArray[np.uint64],
+    dst_hi: npt.NDArray[np.uint64],
+    dst_lo: npt.NDArray[np.uint64],
+    sport: npt.NDArray[np.uint16],
+    dport: npt.NDArray[np.uint16],
+    proto: npt.NDArray[np.uint8],
+    flags: npt.NDArray[np.uint8],
+    lambdas: npt.NDArray[np.float64],
+    horizon: float,
+    mi_k: npt.NDArray[np.uint64], mi_t: npt.NDArray[np.float64],
+    mi_s: npt.NDArray[np.float64], mi_n: npt.NDArray[np.int64],
+    ho_k: npt.NDArray[np.uint64], ho_t: npt.NDArray[np.float64],
+    ho_s: npt.NDArray[np.float64], ho_n: npt.NDArray[np.int64],
+    ch_k: npt.NDArray[np.uint64], ch_t: npt.NDArray[np.float64],
+    ch_s: npt.NDArray[np.float64], ch_n: npt.NDArray[np.int64],
+    so_k: npt.NDArray[np.uint64], so_t: npt.NDArray[np.float64],
+    so_s: npt.NDArray[np.float64], so_n: npt.NDArray[np.int64],
+    known_k: npt.NDArray[np.uint64], known_n: npt.NDArray[np.int64], learning: bool,
+    out: npt.NDArray[np.float32],
+) -> None:  # pragma: no cover - compiled
+    """Update the tables with each packet in order and write its feature row into ``out``.
+
+    ``known_k`` is the key set of channels seen while learning; when ``learning`` is true new
+    channels are added to it, otherwise it is only consulted.
+    """
+    n = ts.shape[0]
+    L = lambdas.shape[0]
+    signed0 = L * NU
+    for p in range(n):
+        t = ts[p]
+        v = size[p]
+        a_host = mix(src_hi[p], src_lo[p])
+        b_host = mix(dst_hi[p], dst_lo[p])
+        pr = proto[p]
+        if pr == 6 or pr == 17 or pr == 132:
+            sp = np.uint64(sport[p]) | (np.uint64(pr) << np.uint64(16))
+            dp = np.uint64(dport[p]) | (np.uint64(pr) << np.uint64(16))
+        else:
+            sp = np.uint64(pr) << np.uint64(16)
+            dp = sp
+        row = out[p]
+
+        # --- MI: source MAC + IP -------------------------------------------------------
+        i, _ = find_or_insert(mi_k, mi_t, mi_s, mi_n, mix(mac[p], a_host), t, horizon)
+        st = mi_s[i]
+        dt = t - st[0]
+        for li in range(L):
+            f = _decay(lambdas[li], dt)
+            o = 1 + 3 * li
+            w = st[o] * f + 1.0
+            s1 = st[o + 1] * f + v
+            s2 = st[o + 2] * f + v * v
+            st[o], st[o + 1], st[o + 2] = w, s1, s2
+            q = li * NU
+            row[q] = w
+            row[q + 1] = s1 / w
+            row[q + 2] = math.sqrt(_var(w, s1, s2))
+        st[0] = max(st[0], t)
+        mi_t[i] = t
+
+        # --- channel: unordered IP pair, one side per direction ------------------------
+        lo_h, hi_h = (a_host, b_host) if a_host <= b_host else (b_host, a_host)
+        chan_key = mix(lo_h, hi_h)
+        novel = 0.0 if set_add(known_k, known_n, chan_key, learning) else 1.0
+        i, new_chan = find_or_insert(ch_k, ch_t, ch_s, ch_n, chan_key, t, horizon)
+        st = ch_s[i]
+        side = 0 if a_host <= b_host else 1
+        other = 1 - side
+        seen = st[3 + side] > 0.0
+        dt_side = t - st[1 + side]
+        jit = dt_side if (seen and dt_side > 0.0) else 0.0
+        dt3 = t - st[0]
+        base = 5
+        for li in range(L):
+            lam = lambdas[li]
+            f = _decay(lam, dt_side) if seen else 0.0
+            o = base + (side * L + li) * 7
+            oo = base + (other * L + li) * 7
+            w = st[o] * f + 1.0
+            s1 = st[o + 1] * f + v
+            s2 = st[o + 2] * f + v * v
+            st[o], st[o + 1], st[o + 2] = w, s1, s2
+            if seen:
+                st[o + 3] = st[o + 3] * f + 1.0
+                st[o + 4] = st[o + 4] * f + jit
+                st[o + 5] = st[o + 5] * f + jit * jit
+            mean = s1 / w
+            var = _var(w, s1, s2)
+            wo = st[oo]
+            mean_o = st[oo + 1] / wo if wo > 0.0 else 0.0
+            var_o = _var(wo, st[oo + 1], st[oo + 2])
+            c = base + 2 * L * 7 + 2 * li
+            f3 = _decay(lam, dt3)
+            res = v - mean
+            st[oo + 6] *= f3
+            cf3 = st[c] * f3 + res * st[oo + 6]
+            w3 = st[c + 1] * f3 + 1.0
+            st[c], st[c + 1] = cf3, w3
+            st[o + 6] = res
+            cov = cf3 / w3
+            sd = math.sqrt(var * var_o)
+            q = li * NU + 13
+            row[q] = w
+            row[q + 1] = mean
+            row[q + 2] = math.sqrt(var)
+            row[q + 3] = math.sqrt(mean * mean + mean_o * mean_o)
+            row[q + 4] = math.sqrt(var * var + var_o * var_o)
+            jw = st[o + 3]
+            row[q + 5] = jw
+            row[q + 6] = st[o + 4] / jw if jw > 0.0 else 0.0
+            row[q + 7] = math.sqrt(_var(jw, st[o + 4], st[o + 5]))
+            q = signed0 + li * NS
+            row[q] = _slog(cov)
+            row[q + 1] = cov / sd if sd > 0.0 else 0.0
+        st[0] = max(st[0], t)
+        st[1 + side] = max(st[1 + side], t)
+        st[3 + side] = 1.0
+        ch_t[i] = t
+
+        # --- socket: unordered (IP, port, proto) pair -----------------------------------
+        a_sock = mix(a_host, sp)
+        b_sock = mix(b_host, dp)
+        lo_s, hi_s = (a_sock, b_sock) if a_sock <= b_sock else (b_sock, a_sock)
+        i, new_sock = find_or_insert(so_k, so_t, so_s, so_n, mix(lo_s, hi_s), t, horizon)
+        st = so_s[i]
+        side = 0 if a_sock <= b_sock else 1
+        other = 1 - side
+        dt_side = t - st[1 + side]
+        dt3 = t - st[0]
+        base = 3
+        for li in range(L):
+            lam = lambdas[li]
+            f = _decay(lam, dt_side)
+            o = base + (side * L + li) * 4
+            oo = base + (other * L + li) * 4
+            w = st[o] * f + 1.0
+            s1 = st[o + 1] * f + v
+            s2 = st[o + 2] * f + v * v
+            st[o], st[o + 1], st[o + 2] = w, s1, s2
+            mean = s1 / w
+            var = _var(w, s1, s2)
+            wo = st[oo]
+            mean_o = st[oo + 1] / wo if wo > 0.0 else 0.0
+            var_o = _var(wo, st[oo + 1], st[oo + 2])
+            c = base + 2 * L * 4 + 2 * li
+            f3 = _decay(lam, dt3)
+            res = v - mean
+            st[oo + 3] *= f3
+            cf3 = st[c] * f3 + res * st[oo + 3]
+            w3 = st[c + 1] * f3 + 1.0
+            st[c], st[c + 1] = cf3, w3
+            st[o + 3] = res
+            cov = cf3 / w3
+            sd = math.sqrt(var * var_o)
+            q = li * NU + 21
+            row[q] = w
+            row[q + 1] = mean
+            row[q + 2] = math.sqrt(var)
+            row[q + 3] = math.sqrt(mean * mean + mean_o * mean_o)
+            row[q + 4] = math.sqrt(var * var + var_o * var_o)
+            q = signed0 + li * NS + 2
+            row[q] = _slog(cov)
+            row[q + 1] = cov / sd if sd > 0.0 else 0.0
+        st[0] = max(st[0], t)
+        st[1 + side] = max(st[1 + side], t)
+        so_t[i] = t
+
+        # --- host: source IP, with the IoT-specific counters ----------------------------
+        syn = 1.0 if (pr == 6 and (flags[p] & 0x12) == 0x02) else 0.0
+        tcp = 1.0 if pr == 6 else 0.0
+        udp = 1.0 if pr == 17 else 0.0
+        icmp = 1.0 if (pr == 1 or pr == 58) else 0.0
+        i, _ = find_or_insert(ho_k, ho_t, ho_s, ho_n, a_host, t, horizon)
+        st = ho_s[i]
+        dt = t - st[0]
+        for li in range(L):
+            f = _decay(lambdas[li], dt)
+            o = 1 + HOST_FIELDS * li
+            for k in range(HOST_FIELDS):
+                st[o + k] *= f
+            st[o] += 1.0
+            st[o + 1] += v
+            st[o + 2] += v * v
+            st[o + 4] += 1.0 if new_chan else 0.0
+            st[o + 5] += 1.0 if new_sock else 0.0
+            st[o + 6] += tcp
+            st[o + 7] += udp
+            st[o + 8] += icmp
+            st[o + 9] += syn
+            st[o + 12] += novel
+            w = st[o]
+            q = li * NU + 3
+            row[q] = w
+            row[q + 1] = st[o + 1] / w
+            row[q + 2] = math.sqrt(_var(w, st[o + 1], st[o + 2]))
+            row[q + 3] = st[o + 4]
+            row[q + 4] = st[o + 5]
+            row[q + 5] = st[o + 1] / (st[o + 1] + st[o + 3])
+            row[q + 6] = st[o + 6] / w
+            row[q + 7] = st[o + 7] / w
+            row[q + 8] = st[o + 8] / w
+            row[q + 9] = st[o + 9] / w
+            row[li * NU + 26] = st[o + 12] / w
+        st[0] = max(st[0], t)
+        ho_t[i] = t
+
+        # --- destination host: what it receives -----------------------------------------
+        i, _ = find_or_insert(ho_k, ho_t, ho_s, ho_n, b_host, t, horizon)
+        st = ho_s[i]
+        dt = t - st[0]
+        for li in range(L):
+            f = _decay(lambdas[li], dt)
+            o = 1 + HOST_FIELDS * li
+            if dt > 0.0:
+                for k in range(HOST_FIELDS):
+                    st[o + k] *= f
+            st[o + 3] += v
+            st[o + 10] += 1.0
+            st[o + 11] += 1.0 if new_chan else 0.0
+            st[o + 13] += novel
+            q = li * NU + 27
+            row[q] = st[o + 10]
+            row[q + 1] = st[o + 11]
+            row[q + 2] = st[o + 13] / st[o + 10]
+        st[0] = max(st[0], t)
+        ho_t[i] = t
