@@ -29,7 +29,7 @@ from hedgerow.agent.config import AgentConfig
 from hedgerow.agent.detect import Detector
 from hedgerow.agent.detect.flood import OutboundFlood
 from hedgerow.agent.detect.listeners import NewListeners
-from hedgerow.agent.detect.logins import FailedLogins
+from hedgerow.agent.detect.logins import FailedLogins, JournalSource
 from hedgerow.agent.detect.network import Miner, OutboundScan
 from hedgerow.agent.detect.processes import SuspiciousExecutables
 from hedgerow.agent.integrity import IntegrityMonitor
@@ -127,7 +127,8 @@ class Agent:
                 OutboundFlood(c.device, d.flood_packets_per_s),
                 FailedLogins(c.device, [c.path(p) for p in d.auth_logs],
                              c.path(d.btmp) if d.btmp else None, d.login_failures,
-                             d.login_window_s),
+                             d.login_window_s,
+                             journal=JournalSource() if d.journald else None),
                 NewListeners(c.device),
                 integrity,
             ]

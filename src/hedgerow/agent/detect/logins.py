@@ -1,10 +1,12 @@
-"""Bursts of failed logins, from text auth logs (tailed) and the binary ``btmp`` file.
+"""Bursts of failed logins per source address: text auth logs, ``btmp``, the journal.
 
-Understands OpenSSH (``Failed password``, ``Invalid user``), PAM (``authentication failure ...
-rhost=``), Dropbear (``Bad password attempt``) and busybox ``login`` lines. Lines that match
-none are ignored; lines that look like a failure but do not parse are skipped and counted in
-:attr:`FailedLogins.malformed`. Files are read from the last offset (a rotated or truncated file
-is read from the start), at most ``max_bytes`` per cycle.
+Sources: text logs (tailed from the last offset; a rotated or truncated file is read from the
+start; at most ``max_bytes`` per cycle), ``btmp`` records, and the systemd journal
+(``journalctl -o json`` after a saved cursor, when ``detect.journald`` is on). Understands
+OpenSSH (``Failed password``, ``Invalid user``), PAM (``authentication failure ... rhost=``)
+and Dropbear (``Bad password attempt``). Lines that look like a failure but do not parse (or
+name no source address, like busybox ``login``) are skipped and counted in
+:attr:`FailedLogins.malformed`.
 
 Example:
     >>> parse_failure("Nov 25 02:41:07 dev sshd[9]: Failed password for invalid user bob "
@@ -14,8 +16,11 @@ Example:
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import struct
+import subprocess
 from collections import defaultdict, deque
 from pathlib import Path
 
@@ -47,18 +52,63 @@ def parse_failure(line: str) -> tuple[str, str] | None:
     return None
 
 
+class JournalSource:
+    """New auth messages from the systemd journal, read after the last seen cursor."""
+
+    def __init__(self, journalctl: str = "journalctl", max_lines: int = 5000,
+                 timeout_s: float = 5.0) -> None:
+        self.journalctl = shutil.which(journalctl)
+        self.max_lines = max_lines
+        self.timeout_s = timeout_s
+        self.cursor: str | None = None
+        self.errors = 0
+
+    def messages(self) -> list[str]:
+        """Messages since the last call; the first call only records the journal's end."""
+        if self.journalctl is None:
+            return []
+        args = [self.journalctl, "-q", "--no-pager", "-o", "json"]
+        if self.cursor is None:
+            args += ["-n", "1"]
+        else:
+            args += [f"--after-cursor={self.cursor}", "-n", str(self.max_lines)]
+        try:
+            out = subprocess.run(args, capture_output=True, text=True, timeout=self.timeout_s,
+                                 check=False).stdout
+        except (OSError, subprocess.SubprocessError):
+            self.errors += 1
+            return []
+        first = self.cursor is None
+        messages: list[str] = []
+        for line in out.splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                self.errors += 1
+                continue
+            self.cursor = entry.get("__CURSOR", self.cursor)
+            message = entry.get("MESSAGE")
+            if isinstance(message, str) and not first:
+                messages.append(message)
+        if first and self.cursor is None:
+            self.cursor = ""  # empty journal: read everything from now on
+        return messages
+
+
 class FailedLogins:
     name = "agent.failed-logins"
     version = "1"
 
     def __init__(self, device: str, logs: list[Path], btmp: Path | None, threshold: int = 5,
-                 window_s: float = 120.0, max_bytes: int = 1 << 20) -> None:
+                 window_s: float = 120.0, max_bytes: int = 1 << 20,
+                 journal: JournalSource | None = None) -> None:
         self.device = device
         self.logs = logs
         self.btmp = btmp
         self.threshold = threshold
         self.window_s = window_s
         self.max_bytes = max_bytes
+        self.journal = journal
         self.malformed = 0
         self._offsets: dict[Path, tuple[int, int]] = {}
         self._events: dict[str, deque[tuple[float, str]]] = defaultdict(deque)
@@ -88,16 +138,21 @@ class FailedLogins:
         self._offsets[path] = (st.st_ino, offset + len(data))
         return data
 
+    def _parse_lines(self, lines: list[str], out: list[tuple[str, str]]) -> None:
+        for line in lines:
+            hit = parse_failure(line)
+            if hit:
+                out.append(hit)
+            elif _FAILURE_HINT.search(line) and "from" in line:
+                self.malformed += 1
+
     def _failures(self) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         for path in self.logs:
-            for raw in self._read_new(path).splitlines():
-                line = raw.decode("utf-8", "replace")
-                hit = parse_failure(line)
-                if hit:
-                    out.append(hit)
-                elif _FAILURE_HINT.search(line) and "from" in line:
-                    self.malformed += 1
+            lines = [raw.decode("utf-8", "replace") for raw in self._read_new(path).splitlines()]
+            self._parse_lines(lines, out)
+        if self.journal is not None:
+            self._parse_lines(self.journal.messages(), out)
         if self.btmp is not None:
             data = self._read_new(self.btmp, _UTMP.size)
             for off in range(0, len(data), _UTMP.size):
