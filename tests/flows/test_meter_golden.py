@@ -1,0 +1,148 @@
+"""Flow meter on real captures: specific conversations, scans, floods, ICMP pairing, Mirai SYNs,
+batch-size independence and bounded memory."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hedgerow.capture import open_capture
+from hedgerow.flows.meter import FlowMeter, MeterConfig
+from hedgerow.flows.source import iter_flows
+
+
+def flows_of(
+    path: Path, batch_size: int = 65536, config: MeterConfig | None = None
+) -> pl.DataFrame:
+    return pl.concat(list(iter_flows(path, config=config, batch_size=batch_size)))
+
+
+def test_telnet_session(corpus: Path) -> None:
+    flows = flows_of(corpus / "ndpi/pcap/telnet.pcap")
+    row = flows.row(0, named=True)
+    assert flows.height == 1
+    assert (row["id.orig_h"], row["id.orig_p"], row["id.resp_h"], row["id.resp_p"]) == (
+        "192.168.0.2",
+        1550,
+        "192.168.0.1",
+        23,
+    )
+    assert row["service"] == "telnet" and row["conn_state"] == "SF"
+    assert row["history"] == "ShADdaTfF"
+    assert row["orig_payload"][:1] == b"\xff"  # telnet option negotiation (IAC)
+    assert row["orig_syn"] == 1 and row["orig_fin"] == 1 and row["resp_rst"] == 0
+
+
+def test_nmap_syn_scan(corpus: Path) -> None:
+    flows = flows_of(corpus / "ndpi/pcap/synscan.pcap")
+    assert flows["id.orig_h"].n_unique() == 1  # the scanner originates every flow
+    states = dict(flows.group_by("conn_state").len().iter_rows())
+    assert flows.filter(pl.col("conn_state") == "S0")["history"].unique().to_list() == ["S"]
+    assert flows.filter(pl.col("conn_state") == "REJ")["history"].unique().to_list() == ["Sr"]
+    assert sum(states.values()) == flows.height and flows["id.resp_p"].n_unique() > 900
+    assert flows.filter(pl.col("conn_state") == "S0").height > 0.95 * flows.height
+
+
+def test_spoofed_syn_flood_and_synack_reflection(corpus: Path) -> None:
+    flood = flows_of(corpus / "stopddos/pkt.TCP.synflood.spoofed.pcap")
+    assert flood["conn_state"].unique().to_list() == ["S0"]
+    assert flood["history"].unique().to_list() == ["S"]
+    assert (flood["orig_syn"] == flood["orig_pkts"]).all() and (flood["resp_pkts"] == 0).all()
+    assert flood["id.resp_h"].n_unique() == 1 and flood["id.orig_h"].n_unique() > 1000
+    # SYN-ACKs reflected at the victim: Zeek flips them, the victim becomes the originator.
+    backscatter = flows_of(corpus / "stopddos/amp.TCP.reflection.SYNACK.pcap").filter(
+        pl.col("history") == "^h"
+    )
+    assert backscatter.height > 1000
+    assert backscatter["id.orig_h"].unique().to_list() == ["10.10.10.10"]
+    assert (backscatter["orig_pkts"] == 0).all() and (backscatter["conn_state"] == "OTH").all()
+
+
+def test_services_from_payload(corpus: Path) -> None:
+    def services(name: str) -> set[str]:
+        return set(flows_of(corpus / "ndpi/pcap" / name)["service"].drop_nulls().to_list())
+
+    assert "stratum" in services("mining.pcapng")
+    assert "mqtt" in services("mqtt.pcap")
+    assert "ssh" in services("ssh.pcap")
+    assert "rtsp" in services("rtsp.pcap")
+    assert services("ssdp-m-search.pcap") == {"ssdp"}
+
+
+def test_icmp_echo_request_and_reply_pair(corpus: Path) -> None:
+    flows = flows_of(corpus / "ndpi/pcap/icmp-tunnel.pcap")
+    assert set(zip(flows["id.orig_p"], flows["id.resp_p"], strict=True)) == {(8, 0)}
+    assert flows["id.orig_h"].unique().to_list() == ["192.168.154.131"]
+    assert flows["orig_pkts"].sum() == 448 and flows["resp_pkts"].sum() == 415  # tshark's counts
+
+
+def test_mirai_syn_fingerprint(corpus: Path, tmp_path: Path) -> None:
+    """Rewrite one real flood SYN's sequence number to its destination address (Mirai)."""
+    data = bytearray((corpus / "stopddos/pkt.TCP.synflood.spoofed.pcap").read_bytes())
+    offset = 24 + 16  # first record's frame
+    ip = offset + 14
+    assert data[offset + 12 : offset + 14] == b"\x08\x00"
+    ihl = (data[ip] & 15) * 4
+    dst = data[ip + 16 : ip + 20]
+    data[ip + ihl + 4 : ip + ihl + 8] = dst
+    path = tmp_path / "mirai.pcap"
+    path.write_bytes(bytes(data))
+    flows = flows_of(path)
+    marked = flows.filter(pl.col("mirai_syn"))
+    assert marked.height == 1
+    assert marked["id.resp_h"][0] == ".".join(str(b) for b in dst)
+    assert struct.unpack(">I", dst)[0] != 0
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batch_size=st.integers(min_value=1, max_value=5000))
+def test_batch_size_does_not_change_flows(corpus: Path, batch_size: int) -> None:
+    path = corpus / "slips/dataset/test7-malicious.pcap"
+    reference = flows_of(path).sort("uid")
+    other = flows_of(path, batch_size=batch_size).sort("uid")
+    assert other.equals(reference)
+
+
+def test_small_table_grows_and_memory_follows_live_flows(corpus: Path) -> None:
+    path = corpus / "stopddos/pkt.TCP.synflood.spoofed.pcap"
+    config = MeterConfig(initial_capacity=16, tcp_inactivity=1.0)
+    meter = FlowMeter(config)
+    seen = 0
+    peak = 0
+    with open_capture(path, batch_size=2048) as capture:
+        for batch in capture:
+            seen += meter.add(batch).height
+            peak = max(peak, meter.live_flows)
+    seen += meter.flush().height
+    assert seen == flows_of(path, config=config).height
+    assert meter.live_flows == 0
+    assert peak < seen  # flows idle for 1 s were emitted and dropped on the way
+    assert meter._table.capacity <= max(16, 4 * peak)
+
+
+def test_timeouts_split_flows(corpus: Path) -> None:
+    path = corpus / "ndpi/pcap/icmp-tunnel.pcap"
+    default = flows_of(path)
+    short = flows_of(path, config=MeterConfig(icmp_inactivity=5.0))
+    active = flows_of(path, config=MeterConfig(active_timeout=60.0))
+    assert short.height > default.height and active.height > default.height
+    for frame in (short, active):
+        assert frame["orig_pkts"].sum() == default["orig_pkts"].sum()
+    assert np.all(active["duration"].drop_nulls().to_numpy() <= 60.0)
+
+
+@pytest.mark.parametrize("name", ["ndpi/pcap/alexa-app.pcapng", "ndpi/pcap/coap_mqtt.pcap"])
+def test_uids_deterministic_and_unique(corpus: Path, name: str) -> None:
+    a = flows_of(corpus / name)
+    b = flows_of(corpus / name, batch_size=333)
+    assert a["uid"].n_unique() == a.height
+    assert sorted(a["uid"].to_list()) == sorted(b["uid"].to_list())
+    assert a["uid"].str.contains(r"^C[0-9A-Za-z]{17}$").all()
