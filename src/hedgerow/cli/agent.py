@@ -149,6 +149,7 @@ def status_cmd(config: str | None, root: str | None, proc: str | None,
         status = {}
     out: dict[str, Any] = {"device": cfg.device, "state_dir": str(cfg.state),
                            "last_run": status}
+    out["running"] = _footprint(status.get("pid"))
     spool_path = cfg.state / "spool.db"
     if spool_path.exists():
         with Spool(spool_path) as spool:
@@ -162,6 +163,25 @@ def status_cmd(config: str | None, root: str | None, proc: str | None,
     out["quarantined"] = sorted(p.name for p in qdir.iterdir()) if qdir.is_dir() else []
     out["actions_logged"] = len(protector.log.read())
     click.echo(json.dumps(out, indent=2, sort_keys=True, default=str))
+
+
+def _footprint(pid: Any) -> dict[str, Any] | None:
+    """The running agent's RSS and CPU time (psutil), if that pid is still an agent."""
+    if not isinstance(pid, int):
+        return None
+    try:
+        import psutil
+    except ImportError:
+        return None
+    try:
+        proc = psutil.Process(pid)
+        if "hedgerow" not in " ".join(proc.cmdline()):
+            return None
+        times = proc.cpu_times()
+        return {"pid": pid, "rss_mb": round(proc.memory_info().rss / 2**20, 1),
+                "cpu_s": round(times.user + times.system, 2)}
+    except psutil.Error:
+        return None
 
 
 @agent.command("unblock")
