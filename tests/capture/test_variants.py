@@ -318,3 +318,76 @@ def test_fragments_keep_ip_id_and_state(tmp_path: Path, corpus: Path) -> None:
     frags = np.nonzero(cols["frag"] != Frag.NONE)[0]
     assert len(frags) == 2
     assert (cols["ip_id"][frags] != 0).all()
+
+
+# ---- IPv6 extension headers (none in the corpus) around real IPv6 TCP packets
+
+
+def _ext(nh: int, kind: str, frag_offset: int = 0, more: bool = True) -> bytes:
+    pad_n = b"\x01\x04\0\0\0\0"
+    if kind in ("hop", "dst"):
+        return bytes([nh, 0]) + pad_n
+    if kind == "rt":  # type 2 routing header: one home address
+        return bytes([nh, 2, 2, 1]) + bytes(4) + bytes.fromhex("20010db8" + "00" * 11 + "01")
+    if kind == "ah":  # 24 bytes: SPI, sequence, 12-byte ICV
+        return (
+            bytes([nh, 4, 0, 0]) + (0x1000).to_bytes(4, "big") + (7).to_bytes(4, "big") + bytes(12)
+        )
+    assert kind == "frag"
+    field = (frag_offset << 3) | int(more)
+    return bytes([nh, 0]) + field.to_bytes(2, "big") + (0xDEADBEEF).to_bytes(4, "big")
+
+
+def with_extensions(frame: bytes, chain: list[str], **frag: int) -> bytes:
+    """Insert extension headers (in ``chain`` order) between the IPv6 header and its payload."""
+    codes = {"hop": 0, "rt": 43, "frag": 44, "dst": 60, "ah": 51}
+    ip = frame[14:54]
+    upper = ip[6]
+    headers = b""
+    for i, kind in enumerate(chain):
+        nh = codes[chain[i + 1]] if i + 1 < len(chain) else upper
+        headers += _ext(nh, kind, **frag) if kind == "frag" else _ext(nh, kind)
+    plen = int.from_bytes(ip[4:6], "big") + len(headers)
+    ip = ip[:4] + plen.to_bytes(2, "big") + bytes([codes[chain[0]]]) + ip[7:]
+    return frame[:14] + ip + headers + frame[54:]
+
+
+def test_ipv6_extension_headers(tmp_path: Path, corpus: Path) -> None:
+    source = records(corpus / "zeek-conn/scripts.base.protocols.ftp.ftp-ipv6/ipv6.pcap")
+    v6 = [r for r in source if ethertype(r.frame) == 0x86DD and r.frame[20] == 6]
+    assert len(v6) > 50
+    base = read_all(write(tmp_path, "b.pcap", pcap_bytes(v6, 1)))
+    chain = ["hop", "rt", "frag", "dst", "ah"]
+    first = write(
+        tmp_path, "first.pcap", pcap_bytes(convert(v6, lambda f: with_extensions(f, chain)), 1)
+    )
+    cols = read_all(first)
+    extra = 8 + 24 + 8 + 8 + 24
+    assert (cols["proto"] == 6).all()
+    assert (cols["frag"] == Frag.FIRST).all()
+    assert (cols["ip_id"] == 0xDEADBEEF).all()
+    assert np.array_equal(cols["ip_len"], base["ip_len"] + extra)
+    for name in (
+        "src_lo",
+        "dst_lo",
+        "sport",
+        "dport",
+        "seq",
+        "ack",
+        "tcp_flags",
+        "payload_len",
+        "status",
+    ):
+        assert np.array_equal(cols[name], base[name]), name
+    assert payloads(first) == payloads(write(tmp_path, "b.pcap", pcap_bytes(v6, 1)))
+    assert_agrees_with_tshark(first)
+
+    later = convert(v6, lambda f: with_extensions(f, ["hop", "frag"], frag_offset=185, more=False))
+    cols = read_all(write(tmp_path, "later.pcap", pcap_bytes(later, 1)))
+    assert (cols["frag"] == Frag.LATER).all()
+    assert (cols["proto"] == 6).all() and (cols["sport"] == 0).all()
+    assert np.array_equal(cols["payload_len"], base["ip_len"] - 40)  # the whole fragment payload
+
+    cut = convert(v6, lambda f: with_extensions(f, chain)[: 14 + 40 + 20])
+    cols = read_all(write(tmp_path, "cut.pcap", pcap_bytes(cut, 1)))
+    assert (cols["status"] == DecodeStatus.TRUNCATED).all()
