@@ -50,6 +50,12 @@ class Lab:
                  tb: TracebackType | None) -> None:
         self.close()
 
+    def add_attacker_address(self, host: int) -> str:
+        """Another address on the attacker side of the link (10.77.N.<host>)."""
+        address = self.device_ip.rsplit(".", 1)[0] + f".{host}"
+        _ip("-n", self.attacker, "addr", "add", f"{address}/24", "dev", self._veth[1])
+        return address
+
     def run(self, ns: str, argv: list[str], timeout: float = 30.0,
             check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["ip", "netns", "exec", ns, *argv], capture_output=True,
