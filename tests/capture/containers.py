@@ -81,10 +81,16 @@ def shb(order: str) -> bytes:
     return block(order, 0x0A0D0D0A, struct.pack(order + "IHHq", 0x1A2B3C4D, 1, 0, -1))
 
 
-def idb(order: str, link: int, snaplen: int = 0, tsresol: int | None = None) -> bytes:
+def idb(
+    order: str, link: int, snaplen: int = 0, tsresol: int | None = None, tsoffset: int = 0
+) -> bytes:
     body = struct.pack(order + "HHI", link, 0, snaplen)
     if tsresol is not None:
-        body += option(order, 9, bytes([tsresol])) + option(order, 0, b"")
+        body += option(order, 9, bytes([tsresol]))
+    if tsoffset:
+        body += option(order, 14, struct.pack(order + "q", tsoffset))
+    if tsresol is not None or tsoffset:
+        body += option(order, 0, b"")
     return block(order, 1, body)
 
 
@@ -123,8 +129,10 @@ def ethertype(frame: bytes) -> int:
     return int.from_bytes(frame[12:14], "big")
 
 
-def to_sll(frame: bytes) -> bytes:
+def to_sll(frame: bytes, with_address: bool = True) -> bytes:
     """Linux cooked v1: packet type, ARPHRD_ETHER, address length 6, source MAC, protocol."""
+    if not with_address:
+        return struct.pack(">HHH", 0, 1, 0) + bytes(8) + frame[12:14] + frame[14:]
     return struct.pack(">HHH", 0, 1, 6) + frame[6:12] + b"\0\0" + frame[12:14] + frame[14:]
 
 

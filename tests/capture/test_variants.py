@@ -206,6 +206,14 @@ def test_pcapng_simple_packet_blocks_use_idb_snaplen(
     assert np.array_equal(cols["payload_cap"], np.minimum(base["payload_cap"], room))
 
 
+def test_pcapng_interface_time_offset(tmp_path: Path, ethernet: list[Record]) -> None:
+    shifted = [Record(r.ts_ns - 3600 * 10**9, r.frame, r.wire_len) for r in ethernet[:20]]
+    parts = [shb("<"), idb("<", 1, 0, 9, tsoffset=3600)]
+    parts += [epb("<", 0, rec, 9) for rec in shifted]
+    cols = read_all(write(tmp_path, "offset.pcapng", b"".join(parts)))
+    assert cols["ts_ns"].tolist() == [r.ts_ns for r in ethernet[:20]]
+
+
 def test_pcapng_unknown_blocks_are_skipped(tmp_path: Path, ethernet: list[Record]) -> None:
     from capture.containers import block
 
@@ -250,6 +258,20 @@ def test_link_types(
         assert (cols["eth_src"] == 0).all()
     if link in (113, 276, 0, 108) and shutil.which("tshark"):
         assert_agrees_with_tshark(path)
+
+
+def test_arp_sender_mac_when_the_link_has_no_address(
+    tmp_path: Path, ethernet: list[Record]
+) -> None:
+    arp = [r for r in ethernet if ethertype(r.frame) == 0x0806]
+    assert arp
+    base = read_all(write(tmp_path, "b.pcap", pcap_bytes(arp, 1)))
+    bare = convert(arp, lambda f: to_sll(f, with_address=False))
+    cols = read_all(write(tmp_path, "v.pcap", pcap_bytes(bare, 113)))
+    sender = [int.from_bytes(r.frame[22:28], "big") for r in arp]
+    assert cols["eth_src"].tolist() == sender
+    assert_same_network(base, cols)
+    assert (cols["sport"] >= 1).all() and (cols["l3"] == 1).all()
 
 
 def test_raw_ipv4_and_ipv6_link_types(tmp_path: Path, ip_only: list[Record]) -> None:
