@@ -2,11 +2,14 @@
 
 :class:`AnomalyDetector` runs the feature kernel and both models over each
 :class:`~hedgerow.capture.batch.PacketBatch`. A packet's score is the larger of its two model
-scores, each divided by that model's calibrated threshold, so ``score >= 1`` means anomalous.
-Anomalous packets are grouped per local device (the local end of the packet: the sender for
-outbound/internal traffic, the receiver for inbound) and per ``window_s`` of event time; each group
-becomes at most one :class:`~hedgerow.model.Alert` with kind ``anomaly``, naming the features that
-deviated most from the learning period (z-scores against its mean/std) and the 5-tuples behind it.
+scores, each divided by that model's calibrated threshold (the 99th percentile of the learning
+scores by default), so ``score >= 1`` marks a packet as unusual. Unusual packets are grouped per
+local device (the local end of the packet: the sender for outbound/internal traffic, the receiver
+for inbound) and per ``window_s`` of event time. A group becomes one
+:class:`~hedgerow.model.Alert` with kind ``anomaly`` when it holds at least ``min_packets`` unusual
+packets, or one packet scoring ``strong`` times the threshold or more; the alert names the
+features that deviated most from the learning period (z-scores against its mean/std) and the
+5-tuples behind it.
 
 Example:
     >>> from hedgerow.anomaly.baseline import load_baseline
@@ -70,10 +73,14 @@ class AnomalyDetector:
         baseline: Baseline,
         networks: LocalNetworks | None = None,
         window_s: float = 60.0,
+        min_packets: int = 10,
+        strong: float = 3.0,
     ) -> None:
         self.baseline = baseline
         self.networks = networks or LocalNetworks.default()
         self.window_s = window_s
+        self.min_packets = min_packets
+        self.strong = strong
         self.features = FeatureExtractor(baseline.spec, known=baseline.known_channels)
         self._groups: dict[tuple[str, int], _Group] = {}
         self.packets = 0
@@ -160,8 +167,12 @@ class AnomalyDetector:
                 grp.flows[flow] = grp.flows.get(flow, 0) + int(counts[g])
 
     def alerts(self) -> list[Alert]:
-        """One alert per (device, window) that had anomalous packets, in time order."""
-        out = [self._alert(key[1], grp) for key, grp in self._groups.items()]
+        """One alert per (device, window) with enough unusual packets, in time order."""
+        out = [
+            self._alert(key[1], grp)
+            for key, grp in self._groups.items()
+            if grp.packets >= self.min_packets or grp.max_score >= self.strong
+        ]
         return sorted(out, key=lambda a: (a.start, a.device))
 
     def _alert(self, window: int, grp: _Group) -> Alert:
@@ -183,7 +194,7 @@ class AnomalyDetector:
         flows = sorted(grp.flows.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_FLOWS]
         peers = tuple(p for p, _ in sorted(grp.peers.items(), key=lambda kv: (-kv[1], kv[0])))
         ratio = grp.max_score
-        severity = Severity.HIGH if ratio >= 5 else Severity.MEDIUM if ratio >= 2 else Severity.LOW
+        severity = Severity.HIGH if ratio >= 10 else Severity.MEDIUM if ratio >= 3 else Severity.LOW
         explain = ", ".join(f"{f['name']} z={f['z']:+.1f}" for f in features[:3])
         return Alert(
             kind=AlertKind.ANOMALY,
@@ -235,6 +246,7 @@ def score_capture(
     baseline: Baseline,
     networks: LocalNetworks | None = None,
     window_s: float = 60.0,
+    min_packets: int = 10,
 ) -> list[Alert]:
     """Anomaly alerts for captures scored against ``baseline`` (each capture on fresh state).
 
@@ -243,7 +255,9 @@ def score_capture(
     """
     alerts: list[Alert] = []
     for path in paths:
-        detector = AnomalyDetector(baseline, networks=networks, window_s=window_s)
+        detector = AnomalyDetector(
+            baseline, networks=networks, window_s=window_s, min_packets=min_packets
+        )
         with open_capture(path) as reader:
             for batch in reader:
                 detector.process(batch)
