@@ -8,7 +8,8 @@ input ended now?": it runs *copies* of the detectors over the flows still open a
 the copies. What they conclude is raised at once as an *early* alert (``evidence["stage"]``);
 the real detectors are untouched, so final alerts stay those of the offline path.
 
-Each (detector, device, window) is raised at most once per stage.
+A final alert is raised once per dedup key; an early one once per (detector, device, direction,
+window), and not at all when the final alert came first.
 
 Example:
     >>> from hedgerow.capture import open_capture
@@ -57,7 +58,7 @@ class StreamAnalyzer:
         self.flows_completed = 0
         self._last_ns = 0
         self._last_early_s = 0.0
-        self._raised: dict[tuple[str, tuple[str, str, str, int]], float] = {}
+        self._raised: dict[tuple[str, object], float] = {}
 
     @classmethod
     def from_rules(cls, extra_rule_dirs: Iterable[Path] = (),
@@ -118,12 +119,21 @@ class StreamAnalyzer:
         return self._raise(self.engine.alerts, "final")
 
     def _raise(self, alerts: list[Alert], stage: str) -> list[Alert]:
+        """Alerts not raised before: finals once per dedup key; earlies once per
+        :func:`alert_key` and never after the final one."""
         fresh: list[Alert] = []
         for alert in alerts:
-            key = alert_key(alert)
-            if (stage, key) in self._raised or ("final", key) in self._raised:
-                continue
-            self._raised[(stage, key)] = alert.end
+            coarse = ("coarse", alert_key(alert))
+            exact = ("final", alert.dedup_key)
+            if stage == "final":
+                if exact in self._raised:
+                    continue
+                self._raised[exact] = alert.end
+                self._raised[coarse] = alert.end
+            else:
+                if coarse in self._raised:
+                    continue
+                self._raised[coarse] = alert.end
             fresh.append(dataclasses.replace(alert, evidence={**alert.evidence, "stage": stage}))
         return fresh
 

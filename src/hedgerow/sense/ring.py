@@ -9,7 +9,7 @@ Kernel drops come from ``PACKET_STATISTICS`` (which resets on each read).
 
 Example (needs root and an interface):
     >>> ring = PacketRing("lo")                                    # doctest: +SKIP
-    >>> frames = ring.read(max_packets=65536, timeout_s=0.2)       # doctest: +SKIP
+    >>> frames = ring.read(max_packets=65536, max_wait_s=0.2)      # doctest: +SKIP
     >>> frames.count, ring.stats().kernel_drops                    # doctest: +SKIP
     (12, 0)
 """
@@ -42,6 +42,8 @@ TP_STATUS_VLAN_VALID = 1 << 4
 _BLOCK_STATUS = 8  # byte offsets in struct tpacket_block_desc (hdr.bh1)
 _BLOCK_NUM_PKTS = 12
 _BLOCK_FIRST = 16
+_BLOCK_LEN = 20
+_MIN_FRAME = 64  # a frame slot holds at least its 48-byte header, a sockaddr_ll and 14 bytes
 # struct tpacket3_hdr
 _PKT_NEXT = 0
 _PKT_SEC = 4
@@ -85,17 +87,19 @@ def drain_blocks(
 ) -> tuple[int, int, int, int, bool]:
     """Copy the frames of every ready block (in ring order, from ``block``) into ``out``.
 
-    Stops at the first block the kernel still owns, or before a block whose frames would not
-    fit in ``out`` / ``max_packets``. Returns ``(n, used, next_block, blocks_drained, full)``.
+    Stops at the first block the kernel still owns, once ``max_packets`` frames are in, or
+    before a block that might not fit in ``out`` / the output columns (which hold at least one
+    whole block). Returns ``(n, used, next_block, blocks_drained, full)``.
     """
     drained = 0
     full = False
-    while drained < block_nr:
+    while drained < block_nr and n < max_packets:
         base = block * block_size
         if (_le32(ring, base + _BLOCK_STATUS) & TP_STATUS_USER) == 0:
             break
         num = _le32(ring, base + _BLOCK_NUM_PKTS)
-        if n + num > max_packets or used + num * snaplen > out.shape[0]:
+        if n > 0 and (n + num > rec_off.shape[0]
+                      or used + _le32(ring, base + _BLOCK_LEN) > out.shape[0]):
             full = True
             break
         pos = base + _le32(ring, base + _BLOCK_FIRST)
@@ -198,13 +202,15 @@ class PacketRing:
         Returns early when the batch is full; returns an empty batch after ``max_wait_s`` on a
         silent link.
         """
-        size = min(max_packets * self.snaplen, _MAX_BATCH_BYTES)
+        # Room for one more whole block past the limits, so a block is never split.
+        size = min(max_packets * self.snaplen, _MAX_BATCH_BYTES) + self.block_size
+        slots = max_packets + self.block_size // _MIN_FRAME
         out = np.empty(size, dtype=np.uint8)
-        rec_off = np.empty(max_packets, dtype=np.int64)
-        cap_len = np.empty(max_packets, dtype=np.uint32)
-        wire_len = np.empty(max_packets, dtype=np.uint32)
-        ts_ns = np.empty(max_packets, dtype=np.int64)
-        vlan = np.empty(max_packets, dtype=np.uint16)
+        rec_off = np.empty(slots, dtype=np.int64)
+        cap_len = np.empty(slots, dtype=np.uint32)
+        wire_len = np.empty(slots, dtype=np.uint32)
+        ts_ns = np.empty(slots, dtype=np.int64)
+        vlan = np.empty(slots, dtype=np.uint16)
         ring = np.frombuffer(self._map, dtype=np.uint8)
         deadline = time.monotonic() + max_wait_s
         n = used = 0
