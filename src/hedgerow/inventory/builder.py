@@ -23,16 +23,24 @@ import ipaddress
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from hedgerow.capture.batch import L3, PacketBatch
 from hedgerow.flows.schema import FlowBatch
-from hedgerow.inventory.addresses import ip_texts, is_unicast_mac, local_mask, mac_text
+from hedgerow.inventory.addresses import (
+    ip_text,
+    is_group_address,
+    is_unicast_mac,
+    local_mask,
+    mac_text,
+)
 from hedgerow.inventory.classify import Classifier
-from hedgerow.inventory.observation import DeviceObservation
+from hedgerow.inventory.observation import LIMIT, DeviceObservation
 from hedgerow.inventory.oui import OuiDatabase
 from hedgerow.inventory.parsers import (
     MalformedPayload,
@@ -50,6 +58,11 @@ from hedgerow.model import Device, LocalNetworks
 _ESTABLISHED = ("SF", "S1", "S2", "S3", "RSTO", "RSTR")
 _MAX_NAMES = 20_000
 _PEER_LIMIT = 25
+_EXAMPLES = 10
+_SEEN_LIMIT = 500_000
+# Leading bytes that differ between repeats of the same message (DNS id); None: never repeats.
+_ID_BYTES = {"dns": 2, "dns_answer": 2, "mdns": 2, "ssdp": 0, "http_response": 0,
+             "http_request": 0, "dhcp": 8}
 
 
 @dataclass
@@ -58,11 +71,12 @@ class ParseStats:
 
     parsed: Counter[str] = field(default_factory=Counter)
     malformed: Counter[str] = field(default_factory=Counter)
+    repeats: Counter[str] = field(default_factory=Counter)
     examples: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"parsed": dict(self.parsed), "malformed": dict(self.malformed),
-                "examples": self.examples}
+                "repeats_skipped": dict(self.repeats), "examples": self.examples}
 
 
 @dataclass
@@ -81,25 +95,28 @@ class Inventory:
         return {ip: d.key for d in self.devices for ip in d.ips}
 
 
+@lru_cache(maxsize=65_536)
+def _text(hi: int, lo: int) -> str:
+    return ip_text(hi, lo)
+
+
 class _Rows:
-    """Per-batch address texts and device keys, computed once per distinct value."""
+    """Per-batch locality masks and device keys; address text made only for rows used."""
 
     def __init__(self, batch: PacketBatch, nets: LocalNetworks) -> None:
         self.batch = batch
         self.ts = batch.ts_ns.astype(np.float64) / 1e9
-        self.src_txt, self.src_inv = ip_texts(batch.src_hi, batch.src_lo)
-        self.dst_txt, self.dst_inv = ip_texts(batch.dst_hi, batch.dst_lo)
-        self.src_local = local_mask(self.src_txt, nets)[self.src_inv]
-        self.dst_local = local_mask(self.dst_txt, nets)[self.dst_inv]
+        self.src_local = local_mask(batch.src_hi, batch.src_lo, nets)
+        self.dst_local = local_mask(batch.dst_hi, batch.dst_lo, nets)
         self.src_mac = is_unicast_mac(batch.eth_src)
         self.dst_mac = is_unicast_mac(batch.eth_dst)
         self.has_ip = np.isin(batch.l3, (L3.IPV4, L3.IPV6))
 
     def src(self, row: int) -> str:
-        return str(self.src_txt[self.src_inv[row]])
+        return _text(int(self.batch.src_hi[row]), int(self.batch.src_lo[row]))
 
     def dst(self, row: int) -> str:
-        return str(self.dst_txt[self.dst_inv[row]])
+        return _text(int(self.batch.dst_hi[row]), int(self.batch.dst_lo[row]))
 
     def src_key(self, row: int) -> str | None:
         if self.src_mac[row]:
@@ -110,6 +127,24 @@ class _Rows:
         if self.dst_mac[row]:
             return mac_text(int(self.batch.eth_dst[row]))
         return self.dst(row) if self.dst_local[row] else None
+
+    def frame(self, rows: npt.NDArray[np.intp], **extra: Any) -> pl.DataFrame:
+        """A polars frame of the chosen rows keyed by source device (its MAC, else its
+        address; the other is zero) with the destination address."""
+        b = self.batch
+        mac = self.src_mac[rows]
+        zero = np.uint64(0)
+        return pl.DataFrame({
+            "mac": np.where(mac, b.eth_src[rows], zero),
+            "src_hi": np.where(mac, zero, b.src_hi[rows]),
+            "src_lo": np.where(mac, zero, b.src_lo[rows]),
+            "dst_hi": b.dst_hi[rows], "dst_lo": b.dst_lo[rows], **extra})
+
+
+def _top_per_device(frame: pl.DataFrame, keep: int) -> pl.DataFrame:
+    """The ``keep`` rows with the highest ``len`` per source device (bounds Python work)."""
+    return (frame.sort("len", descending=True)
+            .group_by("mac", "src_hi", "src_lo", maintain_order=True).head(keep))
 
 
 def _is_group_ip(text: str) -> bool:
@@ -138,6 +173,7 @@ class InventoryBuilder:
         self._obs: dict[str, DeviceObservation] = {}
         self._ip_macs: dict[str, set[str]] = {}
         self._names: dict[str, str] = {}
+        self._seen: set[int] = set()
 
     # ------------------------------------------------------------------ accumulation
     def _get(self, key: str) -> DeviceObservation:
@@ -160,15 +196,27 @@ class InventoryBuilder:
         self._peers(rows)
         self._services(rows)
         picked = candidates(batch, self.per_batch_limit)
-        handlers: dict[str, Callable[[_Rows, int], None]] = {
+        handlers: dict[str, Callable[[_Rows, int, bytes], None]] = {
             "dhcp": self._dhcp, "dns": self._dns, "dns_answer": self._dns_answer,
             "mdns": self._mdns, "ssdp": self._ssdp, "http_request": self._http_request,
             "http_response": self._http_response, "tls": self._tls,
         }
         for name, handler in handlers.items():
+            skip = _ID_BYTES.get(name)
             for row in picked[name]:
+                payload = batch.payload(int(row))
+                if skip is not None:
+                    # Repeats (announcements, retried queries) say nothing new: parse once.
+                    seen = hash((name, int(batch.eth_src[row]), int(batch.src_lo[row]),
+                                 int(batch.dst_lo[row]), payload[skip:]))
+                    if seen in self._seen:
+                        self.stats.repeats[name] += 1
+                        continue
+                    if len(self._seen) >= _SEEN_LIMIT:
+                        self._seen.clear()
+                    self._seen.add(seen)
                 try:
-                    handler(rows, int(row))
+                    handler(rows, int(row), payload)
                     self.stats.parsed[name] += 1
                 except MalformedPayload as exc:
                     self.stats.malformed[name] += 1
@@ -177,79 +225,80 @@ class InventoryBuilder:
 
     def _sightings(self, rows: _Rows) -> None:
         b = rows.batch
-        frame = pl.DataFrame({
-            "mac": b.eth_src, "src": rows.src_inv.astype(np.int64), "ts": rows.ts,
-            "has_mac": rows.src_mac, "local": rows.src_local & (rows.has_ip | (b.l3 == L3.ARP)),
-        })
-        macs = (frame.filter(pl.col("has_mac")).group_by("mac")
-                .agg(pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last"),
-                     pl.len().alias("n")))
+        with_mac = np.nonzero(rows.src_mac)[0]
+        macs = (pl.DataFrame({"mac": b.eth_src[with_mac], "ts": rows.ts[with_mac]})
+                .group_by("mac").agg(pl.col("ts").min().alias("first"),
+                                     pl.col("ts").max().alias("last"), pl.len().alias("n")))
         for mac, first, last, n in macs.iter_rows():
             self._get(mac_text(mac)).seen(first, last, n)
-        binds = (frame.filter(pl.col("has_mac") & pl.col("local")).group_by("mac", "src")
-                 .agg(pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last")))
-        for mac, src, first, last in binds.iter_rows():
-            self._bind(mac_text(mac), str(rows.src_txt[src]), first, last)
-        ips = (frame.filter(~pl.col("has_mac") & pl.col("local")).group_by("src")
-               .agg(pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last"),
-                    pl.len().alias("n")))
-        for src, first, last, n in ips.iter_rows():
-            ip = str(rows.src_txt[src])
-            obs = self._get(ip)
-            obs.seen_ip(ip, first, last)
-            obs.packets += n
+        local = rows.src_local & (rows.has_ip | (b.l3 == L3.ARP))
+        for has_mac in (True, False):
+            sel = np.nonzero(local & (rows.src_mac == has_mac))[0]
+            if sel.size == 0:
+                continue
+            frame = pl.DataFrame({"mac": b.eth_src[sel] if has_mac else np.zeros(sel.size,
+                                                                                 np.uint64),
+                                  "src_hi": b.src_hi[sel], "src_lo": b.src_lo[sel],
+                                  "ts": rows.ts[sel]})
+            groups = (frame.group_by("mac", "src_hi", "src_lo")
+                      .agg(pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last"),
+                           pl.len().alias("n")))
+            for mac, hi, lo, first, last, n in groups.iter_rows():
+                ip = _text(hi, lo)
+                if has_mac:
+                    self._bind(mac_text(mac), ip, first, last)
+                else:
+                    obs = self._get(ip)
+                    obs.seen_ip(ip, first, last)
+                    obs.packets += n
+
+    def _key(self, mac: int, hi: int, lo: int) -> str:
+        return mac_text(mac) if mac else _text(hi, lo)
 
     def _peers(self, rows: _Rows) -> None:
         b = rows.batch
-        keep = rows.has_ip & (rows.src_mac | rows.src_local)
-        frame = pl.DataFrame({
-            "mac": np.where(rows.src_mac, b.eth_src, 0)[keep],
-            "src": np.where(rows.src_mac, -1, rows.src_inv)[keep].astype(np.int64),
-            "dst": rows.dst_inv[keep].astype(np.int64),
-        })
-        counts = frame.group_by("mac", "src", "dst").len()
-        for mac, src, dst, n in counts.iter_rows():
-            peer = str(rows.dst_txt[dst])
-            if _is_group_ip(peer):
-                continue
-            key = mac_text(mac) if mac else str(rows.src_txt[src])
-            self._get(key).peers[peer] += n
+        sel = np.nonzero(rows.has_ip & (rows.src_mac | rows.src_local) &
+                         ~is_group_address(b.dst_hi, b.dst_lo))[0]
+        counts = _top_per_device(
+            rows.frame(sel).group_by("mac", "src_hi", "src_lo", "dst_hi", "dst_lo").len(),
+            _PEER_LIMIT * 2)
+        for mac, shi, slo, dhi, dlo, n in counts.iter_rows():
+            self._get(self._key(mac, shi, slo)).peers[_text(dhi, dlo)] += n
 
     def _services(self, rows: _Rows) -> None:
         """TCP services a device answered (SYN-ACK from it), and whether outsiders got in;
         and the connections it opened (SYN from it), by destination port."""
         b = rows.batch
-        syn = (b.proto == 6) & ((b.tcp_flags & 0x12) == 0x02) & (rows.src_mac | rows.src_local)
-        opened = np.nonzero(syn)[0]
-        if opened.size:
-            conns = (pl.DataFrame({"src": rows.src_inv[opened].astype(np.int64),
-                                   "mac": np.where(rows.src_mac[opened], b.eth_src[opened], 0),
-                                   "dport": b.dport[opened].astype(np.int64),
-                                   "dst": rows.dst_inv[opened].astype(np.int64),
-                                   "outside": ~rows.dst_local[opened]})
-                     .group_by("src", "mac", "dport", "dst", "outside").len())
-            for src, mac, dport, dst, outside, n in conns.iter_rows():
-                key = mac_text(mac) if mac else str(rows.src_txt[src])
-                self._get(key).add_connection(f"tcp/{dport}", str(rows.dst_txt[dst]), outside, n)
-        synack = (b.proto == 6) & ((b.tcp_flags & 0x12) == 0x12) & rows.src_local
-        sel = np.nonzero(synack)[0]
-        if sel.size == 0:
-            return
-        grouped = (pl.DataFrame({"src": rows.src_inv[sel].astype(np.int64),
-                                 "mac": b.eth_src[sel],
-                                 "sport": b.sport[sel].astype(np.int64),
-                                 "dst": rows.dst_inv[sel].astype(np.int64),
-                                 "outside": ~rows.dst_local[sel], "ts": rows.ts[sel]})
-                   .group_by("src", "mac", "sport", "dst", "outside")
-                   .agg(pl.col("ts").min().alias("first"), pl.len().alias("n")))
-        for src, mac, sport, dst, outside, first, n in grouped.iter_rows():
-            key = mac_text(mac) if mac else str(rows.src_txt[src])
-            peer = str(rows.dst_txt[dst]) if outside else None
-            self._get(key).add_service(f"tcp/{sport}", first, peer, n)
+        tcp = b.proto == 6
+        flags = b.tcp_flags & 0x12
+        opened = np.nonzero(tcp & (flags == 0x02) & (rows.src_mac | rows.src_local))[0]
+        conns = _top_per_device(
+            rows.frame(opened, dport=b.dport[opened], outside=~rows.dst_local[opened])
+            .group_by("mac", "src_hi", "src_lo", "dport", "outside")
+            .agg(pl.len().alias("len"), pl.struct("dst_hi", "dst_lo").unique(maintain_order=True)
+                 .head(_EXAMPLES).alias("peers")), LIMIT)
+        for mac, shi, slo, dport, outside, n, peers in conns.iter_rows():
+            obs = self._get(self._key(mac, shi, slo))
+            for i, peer in enumerate(peers):
+                obs.add_connection(f"tcp/{dport}", _text(peer["dst_hi"], peer["dst_lo"]),
+                                   outside, n if i == 0 else 0)
+        answered = np.nonzero(tcp & (flags == 0x12) & rows.src_local)[0]
+        grouped = _top_per_device(
+            rows.frame(answered, sport=b.sport[answered], outside=~rows.dst_local[answered],
+                       ts=rows.ts[answered])
+            .group_by("mac", "src_hi", "src_lo", "sport", "outside")
+            .agg(pl.len().alias("len"), pl.col("ts").min().alias("first"),
+                 pl.struct("dst_hi", "dst_lo").unique(maintain_order=True)
+                 .head(_EXAMPLES).alias("peers")), LIMIT)
+        for mac, shi, slo, sport, outside, n, first, peers in grouped.iter_rows():
+            obs = self._get(self._key(mac, shi, slo))
+            names = [_text(p["dst_hi"], p["dst_lo"]) for p in peers] if outside else [None]
+            for i, peer in enumerate(names):
+                obs.add_service(f"tcp/{sport}", first, peer, n if i == 0 else 0)
 
     # ------------------------------------------------------------------ parsers
-    def _dhcp(self, rows: _Rows, row: int) -> None:
-        info = parse_dhcp(rows.batch.payload(row))
+    def _dhcp(self, rows: _Rows, row: int, payload: bytes) -> None:
+        info = parse_dhcp(payload)
         ts = float(rows.ts[row])
         if info.op == 2:
             server = rows.src_key(row)
@@ -269,11 +318,11 @@ class InventoryBuilder:
         if bound:
             self._bind(info.client_mac, bound, ts, ts)
 
-    def _dns(self, rows: _Rows, row: int) -> None:
+    def _dns(self, rows: _Rows, row: int, payload: bytes) -> None:
         key = rows.src_key(row)
         if key is None:
             return
-        msg = parse_dns(rows.batch.payload(row))
+        msg = parse_dns(payload)
         if msg.is_response:
             return
         obs = self._get(key)
@@ -283,8 +332,8 @@ class InventoryBuilder:
                 obs.dns_names[name] += 1
                 obs.add("domain", name)
 
-    def _dns_answer(self, rows: _Rows, row: int) -> None:
-        msg = parse_dns(rows.batch.payload(row))
+    def _dns_answer(self, rows: _Rows, row: int, payload: bytes) -> None:
+        msg = parse_dns(payload)
         if rows.src_local[row] and rows.dst_local[row]:
             server = rows.src_key(row)
             if server is not None:
@@ -296,11 +345,11 @@ class InventoryBuilder:
             if rec.rtype in (1, 28) and isinstance(rec.value, str):
                 self._names.setdefault(rec.value, asked)
 
-    def _mdns(self, rows: _Rows, row: int) -> None:
+    def _mdns(self, rows: _Rows, row: int, payload: bytes) -> None:
         key = rows.src_key(row)
         if key is None:
             return
-        hints = mdns_hints(parse_dns(rows.batch.payload(row)))
+        hints = mdns_hints(parse_dns(payload))
         obs = self._get(key)
         for service in hints.services:
             obs.add("mdns_service", service)
@@ -313,11 +362,11 @@ class InventoryBuilder:
         obs.add("model", hints.model)
         obs.add("maker_text", hints.manufacturer)
 
-    def _ssdp(self, rows: _Rows, row: int) -> None:
+    def _ssdp(self, rows: _Rows, row: int, payload: bytes) -> None:
         key = rows.src_key(row)
         if key is None:
             return
-        msg = parse_ssdp(rows.batch.payload(row))
+        msg = parse_ssdp(payload)
         obs = self._get(key)
         if msg.kind == "search":
             obs.add("user_agent", msg.headers.get("user-agent"))
@@ -329,11 +378,11 @@ class InventoryBuilder:
         obs.add("upnp_type", msg.device_type)
         obs.add("ssdp_location", msg.headers.get("location"))
 
-    def _http_request(self, rows: _Rows, row: int) -> None:
+    def _http_request(self, rows: _Rows, row: int, payload: bytes) -> None:
         key = rows.src_key(row)
         if key is None:
             return
-        req = parse_http_request(rows.batch.payload(row))
+        req = parse_http_request(payload)
         obs = self._get(key)
         obs.add("user_agent", req.user_agent)
         obs.add("maker_text", req.user_agent)
@@ -344,11 +393,11 @@ class InventoryBuilder:
                 obs.add("domain", host)
                 obs.dns_names[host] += 0
 
-    def _http_response(self, rows: _Rows, row: int) -> None:
+    def _http_response(self, rows: _Rows, row: int, payload: bytes) -> None:
         key = rows.src_key(row)
         if key is None or not rows.src_local[row]:
             return
-        resp = parse_http_response(rows.batch.payload(row))
+        resp = parse_http_response(payload)
         obs = self._get(key)
         port = int(rows.batch.sport[row])
         obs.http_services.setdefault(port, {"server": resp.server, "status": resp.status,
@@ -365,8 +414,8 @@ class InventoryBuilder:
                                   if v) or None)
         obs.add("friendly_name", upnp.get("friendlyName"))
 
-    def _tls(self, rows: _Rows, row: int) -> None:
-        hello = parse_tls_hello(rows.batch.payload(row))
+    def _tls(self, rows: _Rows, row: int, payload: bytes) -> None:
+        hello = parse_tls_hello(payload)
         if hello.is_client:
             key = rows.src_key(row)
             if key is None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hedgerow.capture.batch import PacketBatch
-from hedgerow.inventory.addresses import ip_texts
+from hedgerow.inventory.addresses import ip_text
 
 _IAC = 255
 _FAIL = re.compile(rb"(incorrect|fail|denied|invalid|bad password|wrong)", re.I)
@@ -135,11 +135,10 @@ class TelnetSessions:
                           (to_server | from_server))[0]
         if rows.size == 0:
             return
-        src_txt, src_inv = ip_texts(batch.src_hi[rows], batch.src_lo[rows])
-        dst_txt, dst_inv = ip_texts(batch.dst_hi[rows], batch.dst_lo[rows])
-        for i, row in enumerate(rows):
+        for row in rows:
             client_side = bool(to_server[row])
-            src, dst = str(src_txt[src_inv[i]]), str(dst_txt[dst_inv[i]])
+            src = ip_text(int(batch.src_hi[row]), int(batch.src_lo[row]))
+            dst = ip_text(int(batch.dst_hi[row]), int(batch.dst_lo[row]))
             sport, dport = int(batch.sport[row]), int(batch.dport[row])
             key = (src, sport, dst, dport) if client_side else (dst, dport, src, sport)
             session = self.sessions.get(key)
