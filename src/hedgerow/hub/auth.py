@@ -63,13 +63,20 @@ class Authenticator:
         self._cache: dict[str, tuple[float, Principal | None]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, token: str) -> tuple[bool, Principal | None]:
+        """(found, principal) from the cache only: never touches the database."""
+        with self._lock:
+            hit = self._cache.get(hash_token(token))
+        if hit is not None and hit[0] > self.clock():
+            return True, hit[1]
+        return False, None
+
     def resolve(self, token: str) -> Principal | None:
+        found, who = self.cached(token)
+        if found:
+            return who
         digest = hash_token(token)
         now = self.clock()
-        with self._lock:
-            hit = self._cache.get(digest)
-        if hit is not None and hit[0] > now:
-            return hit[1]
         principal = self._lookup(digest)
         with self._lock:
             if len(self._cache) >= self.max_entries:

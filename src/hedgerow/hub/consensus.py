@@ -22,13 +22,17 @@ Example:
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import delete, distinct, func, select
 from sqlalchemy.orm import Session
 
-from hedgerow.hub.models import AlertRow, AllowEntry, BlocklistEntry, Sighting
+from hedgerow.hub.models import AllowEntry, BlocklistEntry, Sighting
 from hedgerow.hub.sqlutil import upsert
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -41,13 +45,18 @@ OUTBOUND_HOSTILE_KINDS = frozenset({"c2"})
 
 @dataclass(frozen=True)
 class ConsensusPolicy:
-    """Thresholds; ``min_reporters`` counts credentials, ``min_tenants`` distinct tenants."""
+    """Thresholds; ``min_reporters`` counts credentials, ``min_tenants`` distinct tenants.
+
+    A listed entry is re-confirmed (expiry pushed back, counts refreshed) at most once per
+    ``refresh_s``, so a popular attacker does not make every ingest rewrite its row.
+    """
 
     min_reporters: int = 3
     min_tenants: int = 2
     window_s: float = 86400.0
     ttl_s: float = 7 * 86400.0
     min_confidence: float = 0.5
+    refresh_s: float = 60.0
 
     def __post_init__(self) -> None:
         if self.min_tenants < 1 or self.min_reporters < self.min_tenants:
@@ -56,6 +65,7 @@ class ConsensusPolicy:
             raise ValueError("consensus: window_s and ttl_s must be positive")
 
 
+@lru_cache(maxsize=131_072)
 def canonical_address(address: str) -> str | None:
     """The address as ``ipaddress`` prints it (IPv4-mapped IPv6 unwrapped), or None."""
     try:
@@ -67,14 +77,22 @@ def canonical_address(address: str) -> str | None:
     return str(ip)
 
 
-def listable(address: str, allow: Sequence[IPNetwork]) -> bool:
-    """May ``address`` ever be on the blocklist? (global unicast and not allow-listed)."""
+@lru_cache(maxsize=131_072)
+def _global_unicast(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     text = canonical_address(address)
     if text is None:
-        return False
+        return None
     ip = ipaddress.ip_address(text)
     if (not ip.is_global or ip.is_multicast or ip.is_private or ip.is_reserved
             or ip.is_loopback or ip.is_link_local or ip.is_unspecified):
+        return None
+    return ip
+
+
+def listable(address: str, allow: Sequence[IPNetwork]) -> bool:
+    """May ``address`` ever be on the blocklist? (global unicast and not allow-listed)."""
+    ip = _global_unicast(address)
+    if ip is None:
         return False
     return not any(ip.version == net.version and ip in net for net in allow)
 
@@ -84,29 +102,57 @@ def allow_networks(session: Session) -> list[IPNetwork]:
             for n in session.scalars(select(AllowEntry.network))]
 
 
-def hostile_peers(alert: AlertRow, policy: ConsensusPolicy) -> list[str]:
-    """The addresses an alert accuses (attackers of inbound alerts, C2 of outbound ones)."""
-    if alert.confidence < policy.min_confidence:
+class AllowCache:
+    """The allow-list for ingest, re-read at most every ``ttl`` seconds (one query saved per
+    batch). Serving the blocklist always reads it afresh, so an allow-listed address
+    disappears from the published list at once."""
+
+    def __init__(self, ttl: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._value: list[IPNetwork] = []
+        self._until = float("-inf")
+        self._lock = threading.Lock()
+
+    def get(self, session: Session) -> list[IPNetwork]:
+        with self._lock:
+            if self.clock() < self._until:
+                return self._value
+        value = allow_networks(session)
+        with self._lock:
+            self._value, self._until = value, self.clock() + self.ttl
+        return value
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._until = float("-inf")
+
+
+def hostile_peers(alert: Mapping[str, Any], policy: ConsensusPolicy) -> list[str]:
+    """The addresses an alert row accuses (attackers of inbound alerts, C2 of outbound ones)."""
+    if alert["confidence"] < policy.min_confidence:
         return []
-    inbound = alert.direction == "inbound" and alert.kind in INBOUND_ATTACK_KINDS
-    outbound = alert.direction == "outbound" and alert.kind in OUTBOUND_HOSTILE_KINDS
+    kind, direction = alert["kind"], alert["direction"]
+    inbound = direction == "inbound" and kind in INBOUND_ATTACK_KINDS
+    outbound = direction == "outbound" and kind in OUTBOUND_HOSTILE_KINDS
     if not (inbound or outbound):
         return []
-    return [a for a in (canonical_address(p) for p in alert.peers) if a is not None]
+    return [a for a in (canonical_address(p) for p in alert["peers"]) if a is not None]
 
 
-def record_sightings(session: Session, alerts: Iterable[AlertRow], policy: ConsensusPolicy,
-                     allow: Sequence[IPNetwork], now: float) -> list[str]:
-    """Upsert one sighting per (address, credential) for new alerts; returns the addresses."""
+def record_sightings(session: Session, alerts: Iterable[Mapping[str, Any]],
+                     policy: ConsensusPolicy, allow: Sequence[IPNetwork],
+                     now: float) -> list[str]:
+    """Upsert one sighting per (address, credential) for new alert rows; returns addresses."""
     rows: dict[tuple[str, int], dict[str, object]] = {}
     for alert in alerts:
-        if alert.end < now - policy.window_s:
+        if alert["end"] < now - policy.window_s:
             continue
         for address in hostile_peers(alert, policy):
             if listable(address, allow):
-                rows[(address, alert.credential_id)] = {
-                    "address": address, "credential_id": alert.credential_id,
-                    "tenant_id": alert.tenant_id, "seen_at": now, "kind": alert.kind}
+                rows[(address, alert["credential_id"])] = {
+                    "address": address, "credential_id": alert["credential_id"],
+                    "tenant_id": alert["tenant_id"], "seen_at": now, "kind": alert["kind"]}
     ordered = [rows[k] for k in sorted(rows)]
     upsert(session, Sighting, ordered, ["address", "credential_id"],
            {"seen_at": "max", "kind": "new", "tenant_id": "keep"})
@@ -115,33 +161,35 @@ def record_sightings(session: Session, alerts: Iterable[AlertRow], policy: Conse
 
 def recompute(session: Session, addresses: Sequence[str], policy: ConsensusPolicy,
               now: float) -> list[str]:
-    """Re-evaluate consensus for ``addresses``; list or extend those that reach it."""
+    """Re-evaluate consensus for ``addresses``; list those that reach it, and re-confirm
+    listed ones not confirmed within ``refresh_s``. Returns the addresses written."""
     if not addresses:
         return []
     since = now - policy.window_s
+    if session.get_bind().dialect.name == "postgresql":
+        kinds = func.string_agg(distinct(Sighting.kind), ",")
+    else:
+        kinds = func.group_concat(distinct(Sighting.kind))
+    reporters, tenants = func.count(distinct(Sighting.credential_id)), \
+        func.count(distinct(Sighting.tenant_id))
     counts = session.execute(
-        select(Sighting.address, func.count(distinct(Sighting.credential_id)),
-               func.count(distinct(Sighting.tenant_id)))
+        select(Sighting.address, reporters, tenants, kinds, BlocklistEntry.last_confirmed)
+        .outerjoin(BlocklistEntry, BlocklistEntry.address == Sighting.address)
         .where(Sighting.address.in_(addresses), Sighting.seen_at >= since)
-        .group_by(Sighting.address)
+        .group_by(Sighting.address, BlocklistEntry.last_confirmed)
+        .having(reporters >= policy.min_reporters, tenants >= policy.min_tenants)
+        .order_by(Sighting.address)
     ).all()
-    agreed = sorted(a for a, reporters, tenants in counts
-                    if reporters >= policy.min_reporters and tenants >= policy.min_tenants)
-    if not agreed:
-        return []
-    kinds: dict[str, set[str]] = {}
-    for address, kind in session.execute(
-            select(Sighting.address, Sighting.kind).distinct()
-            .where(Sighting.address.in_(agreed), Sighting.seen_at >= since)):
-        kinds.setdefault(address, set()).add(kind)
-    by_address = {a: (r, t) for a, r, t in counts}
     rows = [{"address": a, "first_listed": now, "last_confirmed": now,
-             "expires": now + policy.ttl_s, "reporters": by_address[a][0],
-             "tenants": by_address[a][1], "kinds": sorted(kinds.get(a, ()))} for a in agreed]
+             "expires": now + policy.ttl_s, "reporters": r, "tenants": t,
+             "kinds": sorted(set(k.split(",")))} for a, r, t, k, confirmed in counts
+            if confirmed is None or confirmed <= now - policy.refresh_s]
+    if not rows:
+        return []
     upsert(session, BlocklistEntry, rows, ["address"],
            {"first_listed": "keep", "last_confirmed": "new", "expires": "new",
             "reporters": "new", "tenants": "new", "kinds": "new"})
-    return agreed
+    return [row["address"] for row in rows]
 
 
 def current(session: Session, now: float) -> list[BlocklistEntry]:

@@ -38,7 +38,9 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # Connections are recycled hourly instead of pinged before every use (a round trip per
+    # request); a connection broken by a server restart fails one request, then is replaced.
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -7,10 +7,11 @@ does not reveal whether another tenant exists).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -21,14 +22,18 @@ from hedgerow.hub.state import HubState
 bearer = HTTPBearer(auto_error=False, description="credential or enrolment token")
 
 
-def hub_state(request: Request) -> HubState:
+async def hub_state(request: Request) -> HubState:
     state: HubState = request.app.state.hub
     return state
 
 
-def db_session(state: Annotated[HubState, Depends(hub_state)]) -> Iterator[Session]:
-    with state.sessions() as session:
+async def db_session(state: Annotated[HubState, Depends(hub_state)]) -> AsyncIterator[Session]:
+    """A session for the request (it connects lazily, in the handler's worker thread)."""
+    session = state.sessions()
+    try:
         yield session
+    finally:
+        await run_in_threadpool(session.close)
 
 
 def unauthorised(detail: str = "missing or invalid bearer token") -> HTTPException:
@@ -36,15 +41,18 @@ def unauthorised(detail: str = "missing or invalid bearer token") -> HTTPExcepti
                          headers={"WWW-Authenticate": "Bearer"})
 
 
-def bearer_token(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
+async def bearer_token(
+        creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
     if creds is None or not creds.credentials:
         raise unauthorised()
     return creds.credentials
 
 
-def principal(token: Annotated[str, Depends(bearer_token)],
-              state: Annotated[HubState, Depends(hub_state)]) -> Principal:
-    who = state.auth.resolve(token)
+async def principal(token: Annotated[str, Depends(bearer_token)],
+                    state: Annotated[HubState, Depends(hub_state)]) -> Principal:
+    hit, who = state.auth.cached(token)
+    if not hit:
+        who = await run_in_threadpool(state.auth.resolve, token)
     if who is None:
         raise unauthorised()
     return who
@@ -58,19 +66,19 @@ def not_found(what: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
 
 
-def require_admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
+async def require_admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
     if not who.is_admin:
         raise forbidden("administrators only")
     return who
 
 
-def require_household(who: Annotated[Principal, Depends(principal)]) -> Principal:
+async def require_household(who: Annotated[Principal, Depends(principal)]) -> Principal:
     if not who.is_household:
         raise forbidden("only household/organisation credentials send telemetry")
     return who
 
 
-def require_regulator(who: Annotated[Principal, Depends(principal)]) -> Principal:
+async def require_regulator(who: Annotated[Principal, Depends(principal)]) -> Principal:
     if who.role not in ("regulator", "admin"):
         raise forbidden("regulators and administrators only")
     return who

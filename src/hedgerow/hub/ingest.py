@@ -23,12 +23,19 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from hedgerow.hub.auth import Principal
-from hedgerow.hub.consensus import ConsensusPolicy, allow_networks, recompute, record_sightings
+from hedgerow.hub.consensus import (
+    ConsensusPolicy,
+    IPNetwork,
+    allow_networks,
+    recompute,
+    record_sightings,
+)
 from hedgerow.hub.models import AlertRow, DecisionRow, DeviceRow, FindingRow
 from hedgerow.hub.schemas import (
     AlertEvent,
@@ -42,8 +49,11 @@ from hedgerow.hub.sqlutil import insert_ignore, upsert
 
 
 def ingest(session: Session, principal: Principal, batch: TelemetryBatch,
-           policy: ConsensusPolicy, now: float) -> IngestResult:
-    """Store ``batch`` for the caller's tenant and update consensus; commits."""
+           policy: ConsensusPolicy, now: float,
+           allow: Sequence[IPNetwork] | None = None) -> IngestResult:
+    """Store ``batch`` for the caller's tenant and update consensus; commits.
+
+    ``allow`` is the allow-list (read from the database when not given)."""
     tenant, cred = principal.tenant_id, principal.credential_id
     alerts: dict[str, dict[str, Any]] = {}
     decisions: dict[str, dict[str, Any]] = {}
@@ -62,9 +72,9 @@ def ingest(session: Session, principal: Principal, batch: TelemetryBatch,
             row = _device_row(event, tenant, now)
             devices[row["device_key"]] = row
     new_alert_ids = set(insert_ignore(session, AlertRow, list(alerts.values()),
-                                      ["tenant_id", "event_id"], AlertRow.event_id))
+                                      ["tenant_id", "event_id"], "event_id"))
     new_decisions = insert_ignore(session, DecisionRow, list(decisions.values()),
-                                  ["tenant_id", "event_id"], DecisionRow.event_id)
+                                  ["tenant_id", "event_id"], "event_id")
     upsert(session, FindingRow, [findings[k] for k in sorted(findings)],
            ["tenant_id", "device", "check_id"],
            {c: "new" for c in ("event_id", "severity", "title", "fix_household",
@@ -75,11 +85,15 @@ def ingest(session: Session, principal: Principal, batch: TelemetryBatch,
             "last_seen": "max", "received": "new"})
     sighted: list[str] = []
     if new_alert_ids:
-        fresh = [AlertRow(**alerts[i]) for i in sorted(new_alert_ids)]
-        allow = allow_networks(session)
+        fresh = [alerts[i] for i in sorted(new_alert_ids)]
+        if allow is None:
+            allow = allow_networks(session)
         sighted = record_sightings(session, fresh, policy, allow, now)
-        recompute(session, sighted, policy, now)
     session.commit()
+    if sighted:
+        # Its own short transaction: blocklist rows are shared by every tenant's ingest.
+        recompute(session, sighted, policy, now)
+        session.commit()
     duplicates = (len(alerts) - len(new_alert_ids)) + (len(decisions) - len(new_decisions))
     duplicates += len(batch.events) - len(alerts) - len(decisions) - len(findings) - len(devices)
     return IngestResult(accepted=len(batch.events) - duplicates, duplicates=duplicates,

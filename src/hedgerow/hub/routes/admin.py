@@ -90,6 +90,7 @@ def allow(body: AllowIn, _: Admin, session: DB, state: State) -> AllowOut:
     if inside:
         session.execute(delete(BlocklistEntry).where(BlocklistEntry.address.in_(inside)))
     session.commit()
+    state.allow.invalidate()
     return AllowOut(id=entry.id, network=entry.network, reason=entry.reason)
 
 
