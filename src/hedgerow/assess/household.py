@@ -104,9 +104,10 @@ def assess_inputs(
         except CaptureError as exc:
             try:
                 statuses.append(_read_conn_log(path, builder))
-            except (OSError, ValueError) as log_exc:
+            except (OSError, ValueError):
                 first = str(exc).splitlines()[0]
-                statuses.append(InputStatus(path, "error", 0, f"{first} ({log_exc})"))
+                statuses.append(InputStatus(path, "error", 0,
+                                            f"{first}; not a Zeek conn.log either"))
     inventory = builder.finish()
     logins = telnet.attempts()
     findings = assess_network(inventory, logins) + list(extra_findings)

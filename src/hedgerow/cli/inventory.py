@@ -107,7 +107,7 @@ def inventory(inputs: tuple[Path, ...], home_nets: tuple[str, ...], alerts_path:
         sys.exit(2)
     missing = [p for p in inputs if not p.exists()]
     for path in missing:
-        err.print(f"[red]error[/red] {path}: no such file", highlight=False)
+        err.print(f"[red]error[/red] {path}: no such file", highlight=False, soft_wrap=True)
     files = [f for p in inputs if p.exists()
              for f in (sorted(p.rglob("*.pcap*")) if p.is_dir() else [p])]
     assessment = assess_inputs(files, nets, alerts=_alerts(alerts_path))
@@ -118,8 +118,9 @@ def inventory(inputs: tuple[Path, ...], home_nets: tuple[str, ...], alerts_path:
         assessment = assess_inputs(files, nets, alerts=assessment.alerts, extra_findings=extra)
     for item in assessment.inputs:
         if item.status != "ok":
-            err.print(f"[yellow]{item.status}[/yellow] {item.path}: {item.message}",
-                      highlight=False, soft_wrap=True)
+            text = item.message if item.message.startswith(item.path) else (
+                f"{item.path}: {item.message}")
+            err.print(f"[yellow]{item.status}[/yellow] {text}", highlight=False, soft_wrap=True)
     doc = document(assessment)
     if html_path is not None:
         html_path.write_text(render_html(doc), encoding="utf-8")
