@@ -56,6 +56,11 @@ class Lab:
         _ip("-n", self.attacker, "addr", "add", f"{address}/24", "dev", self._veth[1])
         return address
 
+    def attacker_source(self, address: str) -> None:
+        """Make the attacker's connections to the device leave from ``address``."""
+        _ip("-n", self.attacker, "route", "replace", f"{self.device_ip}/32", "dev",
+            self._veth[1], "src", address)
+
     def run(self, ns: str, argv: list[str], timeout: float = 30.0,
             check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["ip", "netns", "exec", ns, *argv], capture_output=True,

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -114,6 +116,8 @@ interval_s = 1.0
 auth_logs = ["/var/log/auth.log"]
 btmp = ""
 login_failures = 5
+login_ports = [23, 2323]
+login_connections = 5
 mining_cpu_percent = 25.0
 mining_cycles = 2
 flood_packets_per_s = 3000.0
@@ -167,6 +171,32 @@ def test_agent_on_a_real_device(device: Device, tmp_path: Path) -> None:
         start_new_session=True)
     events: queue.Queue[dict[str, object]] = queue.Queue()
     threading.Thread(target=_reader, args=(agent, events), daemon=True).start()
+    seen: set[str] = set()
+    alerts: list[dict[str, object]] = []
+    actions: list[dict[str, object]] = []
+
+    def pump(done: Callable[[], bool], seconds: float) -> None:
+        """Collect the agent's JSON events until ``done()`` or ``seconds`` pass."""
+        deadline = time.monotonic() + seconds
+        while not done() and time.monotonic() < deadline:
+            try:
+                ev = events.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if ev["type"] == "alert":
+                alerts.append(ev)
+                kind = str(ev["kind"])
+                if kind == "anomaly":
+                    kind += "-listener" if "listener" in str(ev["detector"]) else "-integrity"
+                if kind == "bruteforce":
+                    kind += "-" + str(ev["detector"]).split(".")[1]
+                seen.add(kind)
+            elif ev["type"] == "action":
+                actions.append(ev)
+                if ev["action"] == "block" and ev["ok"]:
+                    seen.add("block")
+                if ev["action"] == "kill" and ev["ok"]:
+                    seen.add(f"kill-{ev['alert_kind']}")
     try:
         status = device.state / "status.json"
         deadline = time.monotonic() + 20
@@ -181,6 +211,22 @@ def test_agent_on_a_real_device(device: Device, tmp_path: Path) -> None:
         assert "packets transmitted" in flood.stdout + flood.stderr, flood.stderr
         wordlist = tmp_path / "words.txt"
         wordlist.write_text("\n".join(f"wrong-{i}" for i in range(12)) + "\n")
+        # hydra on telnet from a second attacker address: busybox login logs no address, so
+        # the agent counts new connections to the login ports in its nftables table.
+        telnet_attacker = lab.add_attacker_address(3)
+        lab.attacker_source(telnet_attacker)
+        # Once blocked, hydra's connections hang: it is stopped after the block is seen.
+        telnet_hydra = lab.spawn(lab.attacker, [
+            "hydra", "-I", "-l", "root", "-P", str(wordlist), "-t", "4", "-w", "5",
+            f"telnet://{lab.device_ip}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=tmp_path)
+        pump(lambda: any(a["action"] == "block" and a["target"] == telnet_attacker
+                         for a in actions), 40)
+        os.killpg(telnet_hydra.pid, signal.SIGKILL)
+        telnet_hydra.wait(timeout=10)
+        assert not lab.can_connect(lab.attacker, lab.device_ip, 23, timeout=1.5)
+        lab.attacker_source(lab.attacker_ip)
+        # hydra on sshd from the first address: OpenSSH logs each failure with the address.
         hydra = lab.run(lab.attacker, ["hydra", "-I", "-l", "hr-nobody", "-P", str(wordlist),
                                        "-t", "4", "-w", "5", f"ssh://{lab.device_ip}"],
                         timeout=90, check=False)
@@ -190,29 +236,10 @@ def test_agent_on_a_real_device(device: Device, tmp_path: Path) -> None:
         with open(device.root / "etc/passwd", "a") as fh:
             fh.write("sysupd:x:0:0::/:/bin/sh\n")
 
-        wanted = {"malware", "mining", "scan", "bruteforce", "dos", "anomaly-listener",
+        wanted = {"malware", "mining", "scan", "bruteforce-failed-logins",
+                  "bruteforce-login-connections", "dos", "anomaly-listener",
                   "anomaly-integrity", "block", "kill-malware", "kill-mining"}
-        seen: set[str] = set()
-        alerts: list[dict[str, object]] = []
-        actions: list[dict[str, object]] = []
-        deadline = time.monotonic() + 45
-        while not wanted <= seen and time.monotonic() < deadline:
-            try:
-                ev = events.get(timeout=1.0)
-            except queue.Empty:
-                continue
-            if ev["type"] == "alert":
-                alerts.append(ev)
-                kind = str(ev["kind"])
-                if kind == "anomaly":
-                    kind += "-listener" if "listener" in str(ev["detector"]) else "-integrity"
-                seen.add(kind)
-            elif ev["type"] == "action":
-                actions.append(ev)
-                if ev["action"] == "block" and ev["ok"]:
-                    seen.add("block")
-                if ev["action"] == "kill" and ev["ok"]:
-                    seen.add(f"kill-{ev['alert_kind']}")
+        pump(lambda: wanted <= seen, 45)
         assert wanted <= seen, (sorted(wanted - seen), alerts, actions)
     finally:
         agent.terminate()
@@ -221,8 +248,10 @@ def test_agent_on_a_real_device(device: Device, tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             agent.kill()
 
-    brute = next(a for a in alerts if a["kind"] == "bruteforce")
-    assert brute["peers"] == [lab.attacker_ip] and brute["direction"] == "inbound"
+    brute = {a["detector"]: a for a in alerts if a["kind"] == "bruteforce"}
+    assert brute["agent.failed-logins"]["peers"] == [lab.attacker_ip]
+    assert brute["agent.login-connections"]["peers"] == [telnet_attacker]
+    assert brute["agent.login-connections"]["evidence"]["connections"] >= 5
     malware = next(a for a in alerts if a["kind"] == "malware")
     assert malware["evidence"]["deleted"] and malware["evidence"]["exe"] == str(device.dropped)
     assert "mining.subscribe" in pool_log.read_text()
@@ -244,7 +273,8 @@ def test_agent_on_a_real_device(device: Device, tmp_path: Path) -> None:
     # 3. The attacker is blocked for real; the management path is never blocked.
     assert not lab.can_connect(lab.attacker, lab.device_ip, 22, timeout=1.5)
     status = json.loads(device.agent("status").stdout)
-    assert [e["value"] for e in status["enforced"]] == [lab.attacker_ip]
+    assert sorted(e["value"] for e in status["enforced"]) == sorted(
+        [lab.attacker_ip, telnet_attacker])
     assert status["spool_pending"] >= len(alerts)
 
     # 4. Undo: the connection works again, and the undo is logged.

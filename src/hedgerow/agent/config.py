@@ -61,6 +61,8 @@ class DetectConfig:
     flood_packets_per_s: float = 20000.0
     login_failures: int = 5
     login_window_s: float = 120.0
+    login_ports: list[int] = field(default_factory=lambda: [22, 23, 2323])
+    login_connections: int = 10
     auth_logs: list[str] = field(
         default_factory=lambda: ["/var/log/auth.log", "/var/log/secure", "/var/log/messages"])
     btmp: str = "/var/log/btmp"

@@ -29,6 +29,7 @@ from hedgerow.agent.config import AgentConfig
 from hedgerow.agent.detect import Detector
 from hedgerow.agent.detect.flood import OutboundFlood
 from hedgerow.agent.detect.listeners import NewListeners
+from hedgerow.agent.detect.loginconn import LoginConnections
 from hedgerow.agent.detect.logins import FailedLogins, JournalSource
 from hedgerow.agent.detect.network import Miner, OutboundScan
 from hedgerow.agent.detect.processes import SuspiciousExecutables
@@ -132,6 +133,14 @@ class Agent:
                 NewListeners(c.device),
                 integrity,
             ]
+            if c.protect.enabled and not c.protect.dry_run:
+                error = self.protector.prepare()
+                if error:
+                    self.errors.append(f"nftables: {error}")
+                else:
+                    self._detectors.append(LoginConnections(
+                        c.device, self.protector.nft.login_counts, d.login_connections,
+                        d.login_window_s, tuple(d.login_ports)))
         return self._detectors
 
     # -- assessment ---------------------------------------------------------------------------

@@ -42,7 +42,8 @@ class Protector:
         p = cfg.protect
         self.nft = nft or NftTable(p.nft_table, management=p.management,
                                    management_ports=p.management_ports,
-                                   lockdown_allow=p.lockdown_allow, dry_run=p.dry_run)
+                                   lockdown_allow=p.lockdown_allow, dry_run=p.dry_run,
+                                   login_ports=cfg.detect.login_ports)
         self.log = ActionLog(cfg.state / "actions.jsonl")
         self.quarantine_dir = cfg.state / "quarantine"
         self._table_ready = False
@@ -55,9 +56,20 @@ class Protector:
                               **details)
 
     def _table(self) -> None:
+        """Create the agent's table once (it also counts connections to the login ports)."""
         if not self._table_ready:
             self.nft.ensure()
             self._table_ready = True
+
+    def prepare(self) -> str | None:
+        """Create the table up front (so login counting starts); returns an error or None."""
+        if not self.cfg.protect.enabled or self.cfg.protect.dry_run:
+            return None
+        try:
+            self._table()
+        except NftError as exc:
+            return str(exc)
+        return None
 
     def handle(self, alert: Alert) -> list[dict[str, Any]]:
         """Apply the policy to one alert; returns the action-log records written."""

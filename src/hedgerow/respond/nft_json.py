@@ -34,6 +34,7 @@ SETS: dict[str, tuple[str, tuple[str, ...]]] = {
     "allow4": ("ipv4_addr", ("interval",)),
     "allow6": ("ipv6_addr", ("interval",)),
     "lockdown": ("inet_proto", ()),
+    "login_ports": ("inet_service", ()),
 }
 # Sets whose elements are enforcement state (listed and revoked); the others are configuration.
 STATE_SETS = ("block4", "block6", "ratelimit4", "ratelimit6", "quarantine4", "quarantine6",
@@ -66,6 +67,15 @@ def _ports(proto: str, field: str, ports: tuple[int, ...]) -> dict[str, Any]:
 
 
 _LOCKED = _match(_meta("l4proto"), "@lockdown")
+_NEW = _match({"ct": {"key": "state"}}, "new", op="in")
+
+
+def _count_login(ip: str) -> list[dict[str, Any]]:
+    """Count new connections to the login ports per source (a counter on each set element)."""
+    v = "4" if ip == "ip" else "6"
+    family = "ipv4" if ip == "ip" else "ipv6"
+    return [_match(_meta("nfproto"), family), _in("tcp", "dport", "login_ports"), _NEW,
+            {"set": {"op": "update", "elem": _payload(ip, "saddr"), "set": f"@logins{v}"}}]
 _REPLY = _match({"ct": {"key": "direction"}}, "reply")
 
 
@@ -98,6 +108,7 @@ def chain_rules(rate_per_s: int, rate_burst: int,
         fwd.append([_in(ip, "daddr", f"block{v}"), DROP])
         inp.append(_rate(ip, rate_per_s, rate_burst))
         fwd.append(_rate(ip, rate_per_s, rate_burst))
+        inp.append(_count_login(ip))
     # Quarantine: a quarantined device may still reach the gateway itself for DNS and DHCP;
     # everything else it sends or is sent is dropped.
     sources = [("ether", "saddr", "quarantine_mac"), ("ip", "saddr", "quarantine4"),
@@ -123,6 +134,7 @@ def chain_rules(rate_per_s: int, rate_burst: int,
 def table_doc(table: str, management: list[str], management_ports: list[int],
               allow: list[str], priority: int = -10, rate_per_s: int = 50,
               rate_burst: int = 100, telnet_ports: tuple[int, ...] = (23, 2323),
+              login_ports: tuple[int, ...] = (22, 23, 2323), login_window_s: int = 600,
               ) -> list[dict[str, Any]]:
     """The commands that create the whole table (sets, chains, rules) in one transaction."""
     cmds: list[dict[str, Any]] = [{"add": {"table": {"family": FAMILY, "name": table}}}]
@@ -135,6 +147,9 @@ def table_doc(table: str, management: list[str], management_ports: list[int],
         cmds.append({"add": {"set": {"family": FAMILY, "table": table, "name": f"ratemeter{v}",
                                      "type": kind, "size": 65535,
                                      "flags": ["timeout"], "timeout": 60}}})
+        cmds.append({"add": {"set": {"family": FAMILY, "table": table, "name": f"logins{v}",
+                                     "type": kind, "size": 65535, "timeout": login_window_s,
+                                     "stmt": [{"counter": None}]}}})
     for hook in ("input", "output", "forward"):
         cmds.append({"add": {"chain": {"family": FAMILY, "table": table, "name": hook,
                                        "type": "filter", "hook": hook, "prio": priority,
@@ -147,6 +162,8 @@ def table_doc(table: str, management: list[str], management_ports: list[int],
             cmds.append(add_elements(table, f"{prefix}6", v6))
     if management_ports:
         cmds.append(add_elements(table, "mgmt_ports", [int(p) for p in management_ports]))
+    if login_ports:
+        cmds.append(add_elements(table, "login_ports", [int(p) for p in login_ports]))
     closed = tuple(p for p in telnet_ports if p not in set(management_ports))
     for chain, rules in chain_rules(rate_per_s, rate_burst, closed).items():
         for expr in rules:

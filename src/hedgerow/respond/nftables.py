@@ -75,7 +75,8 @@ class NftTable:
     def __init__(self, table: str = "hedgerow", management: Sequence[str] = (),
                  management_ports: Sequence[int] = (), lockdown_allow: Sequence[str] = (),
                  dry_run: bool = False, netns: str | None = None, nft: str = "nft",
-                 rate_per_s: int = 50, rate_burst: int = 100, timeout_s: float = 10.0) -> None:
+                 rate_per_s: int = 50, rate_burst: int = 100, timeout_s: float = 10.0,
+                 login_ports: Sequence[int] = (22, 23, 2323)) -> None:
         self.table = table
         self.management = list(management)
         self.management_ports = [int(p) for p in management_ports]
@@ -86,6 +87,7 @@ class NftTable:
         self.rate_per_s = rate_per_s
         self.rate_burst = rate_burst
         self.timeout_s = timeout_s
+        self.login_ports = tuple(int(p) for p in login_ports)
         self.sent: list[dict[str, Any]] = []
         self._mgmt_nets = [ipaddress.ip_network(m, strict=False) for m in self.management]
 
@@ -130,7 +132,7 @@ class NftTable:
             return False
         self.apply(nj.table_doc(self.table, self.management, self.management_ports,
                                 self.lockdown_allow, rate_per_s=self.rate_per_s,
-                                rate_burst=self.rate_burst))
+                                rate_burst=self.rate_burst, login_ports=self.login_ports))
         return True
 
     def destroy(self) -> None:
@@ -226,6 +228,26 @@ class NftTable:
                 else:
                     out.append(Enforcement(spec["name"], str(elem)))
         return out
+
+    def login_counts(self) -> dict[str, int]:
+        """Source address -> new connections to the login ports it opened (kernel counters).
+
+        Elements expire ``login_window_s`` after a source's last new connection, so a count that
+        goes down means the element was re-created. Empty in dry-run.
+        """
+        if self.dry_run:
+            return {}
+        counts: dict[str, int] = {}
+        for v in ("4", "6"):
+            doc = json.loads(self._run(["-j", "list", "set", nj.FAMILY, self.table,
+                                        f"logins{v}"]))
+            for item in doc.get("nftables", []):
+                for elem in (item.get("set") or {}).get("elem", []):
+                    e = elem.get("elem", {}) if isinstance(elem, dict) else {}
+                    counter = e.get("counter", {})
+                    if "val" in e:
+                        counts[str(e["val"])] = int(counter.get("packets", 0))
+        return counts
 
     def revoke(self, value: str) -> builtins.list[Enforcement]:
         """Remove every block/rate-limit/quarantine of ``value`` (an IP or MAC, or "lockdown")."""
