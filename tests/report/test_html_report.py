@@ -16,19 +16,37 @@ from hedgerow.cli.inventory import document
 from hedgerow.model import Alert, AlertKind, Severity
 from hedgerow.report.html import render_html
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
 def page(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = corpus / "iot-sentinel"
-    pcaps = [sorted((root / d).glob("*.pcap"))[0]
-             for d in ("D-LinkWaterSensor", "HueSwitch", "TP-LinkPlugHS100", "Aria")]
-    attack = Alert(kind=AlertKind.SCAN, detector="scan.horizontal", detector_version="1",
-                   direction="outbound", device="10.10.10.11", peers=("203.0.113.0/24",),
-                   severity=Severity.HIGH, confidence=0.9, start=1.47e9, end=1.47e9 + 60,
-                   summary="scanned 81 hosts on telnet (23/tcp)")
+    pcaps = [
+        sorted((root / d).glob("*.pcap"))[0]
+        for d in ("D-LinkWaterSensor", "HueSwitch", "TP-LinkPlugHS100", "Aria")
+    ]
+    attack = Alert(
+        kind=AlertKind.SCAN,
+        detector="scan.horizontal",
+        detector_version="1",
+        direction="outbound",
+        device="10.10.10.11",
+        peers=("203.0.113.0/24",),
+        severity=Severity.HIGH,
+        confidence=0.9,
+        start=1.47e9,
+        end=1.47e9 + 60,
+        summary="scanned 81 hosts on telnet (23/tcp)",
+    )
     assessment = assess_inputs(pcaps, alerts=[attack])
     out = tmp_path_factory.mktemp("html") / "report.html"
     out.write_text(render_html(document(assessment)), encoding="utf-8")
@@ -45,9 +63,18 @@ def test_page_is_self_contained(page: Path) -> None:
 def _chromium(page: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     require_tool("chromium")
     return subprocess.run(
-        ["chromium", *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
-         "--window-size=390,844", *args, page.as_uri()],
-        capture_output=True, timeout=120, check=True)
+        [
+            "chromium",
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=390,844",
+            *args,
+            page.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
 
 
 def test_dom_in_chromium_shows_devices_problems_and_attacks(page: Path, tmp_path: Path) -> None:
@@ -65,8 +92,8 @@ def _png_rows(png: bytes) -> tuple[int, int, list[bytes]]:
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     pos, chunks, width, height = 8, b"", 0, 0
     while pos < len(png):
-        length, kind = struct.unpack("!I4s", png[pos:pos + 8])
-        body = png[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack("!I4s", png[pos : pos + 8])
+        body = png[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             width, height, depth, color = struct.unpack("!IIBB", body[:10])
             assert depth == 8 and color in (2, 6)
@@ -75,7 +102,7 @@ def _png_rows(png: bytes) -> tuple[int, int, list[bytes]]:
         pos += 12 + length
     raw = zlib.decompress(chunks)
     stride = 1 + width * (4 if color == 6 else 3)
-    return width, height, [raw[i * stride:(i + 1) * stride] for i in range(height)]
+    return width, height, [raw[i * stride : (i + 1) * stride] for i in range(height)]
 
 
 def test_screenshot_is_a_phone_sized_non_blank_png(page: Path, tmp_path: Path) -> None:

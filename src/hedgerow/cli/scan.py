@@ -51,10 +51,9 @@ def run_scan(
     outcomes: list[InputOutcome] = []
     rules = 0
     task = progress.add_task("scanning", total=sum(_size(f) for f in files)) if progress else None
+    template = DetectionEngine.from_rule_dirs(rule_dirs, networks=networks, intel_files=intel_files)
     for file in files:
-        engine = DetectionEngine.from_rule_dirs(
-            rule_dirs, networks=networks, intel_files=intel_files
-        )
+        engine = template.fresh()
         rules = len(engine.detectors)
         outcome = FileRead(file)
         if progress is not None and task is not None:

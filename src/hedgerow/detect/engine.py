@@ -32,6 +32,7 @@ class DetectionEngine:
 
     def __init__(self, rules: Sequence[Rule], ctx: DetectContext | None = None) -> None:
         self.ctx = ctx or DetectContext()
+        self.rules = list(rules)
         self.detectors: list[Detector] = [build_detector(r) for r in rules if r.enabled]
         self._suppresses = {r.id: set(r.suppresses) for r in rules if r.enabled and r.suppresses}
         self._alerts: dict[str, Alert] = {}
@@ -53,6 +54,10 @@ class DetectionEngine:
             indicators.update(load_indicators(Path(path)))
         ctx = DetectContext(networks=networks or LocalNetworks.default(), indicators=indicators)
         return cls(load_rules(dirs), ctx)
+
+    def fresh(self) -> DetectionEngine:
+        """A new engine with the same rules and context and no state (for the next capture)."""
+        return DetectionEngine(self.rules, self.ctx)
 
     def process(self, flows: FlowBatch) -> None:
         """Feed one batch (flows in roughly ascending ``ts``) to every detector."""

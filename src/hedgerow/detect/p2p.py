@@ -12,7 +12,7 @@ Example:
     ...     "severity": "high", "meaning": "P2P botnet", "min_peers": 3, "window": 600})
     >>> flows = conform(pl.DataFrame({"ts": [1.0, 2.0, 3.0], "uid": ["a", "b", "c"],
     ...     "id.orig_h": ["192.168.2.16"] * 3, "id.resp_h": ["1.0.0.1", "2.0.0.2", "3.0.0.3"],
-    ...     "id.resp_p": [5000, 6000, 7000], "proto": ["udp"] * 3, "orig_bytes": [12] * 3,
+    ...     "id.resp_p": [5000, 6000, 7000], "proto": ["udp"] * 3, "orig_ip_bytes": [40] * 3,
     ...     "orig_pkts": [1] * 3}))
     >>> det, ctx = P2PDetector(rule), DetectContext()
     >>> [a.device for a in det.process(flows, ctx) + det.finish(ctx)]
@@ -61,13 +61,11 @@ class P2PDetector(Detector):
         top = flows["ts"].max()
         if top is not None:
             self._watermark = max(self._watermark, float(top))  # type: ignore[arg-type]
+        # IP-level bytes: Zeek (and our meter) leave orig_bytes unset on one-packet flows
         sel = flows.filter(
-            self._filter
-            & (pl.col("proto") == "udp")
-            & (pl.col("orig_pkts") > 0)
-            & (pl.col("orig_bytes") > 0)
-        ).with_columns((pl.col("orig_bytes") // pl.col("orig_pkts")).alias("_size"))
-        sel = sel.filter(pl.col("orig_bytes") == pl.col("_size") * pl.col("orig_pkts"))
+            self._filter & (pl.col("proto") == "udp") & (pl.col("orig_pkts") > 0)
+        ).with_columns((pl.col("orig_ip_bytes") // pl.col("orig_pkts")).alias("_size"))
+        sel = sel.filter(pl.col("orig_ip_bytes") == pl.col("_size") * pl.col("orig_pkts"))
         return self._alerts(
             self._agg.update(sel, watermark=self._watermark, lateness=ctx.lateness), ctx
         )
@@ -93,12 +91,12 @@ class P2PDetector(Detector):
                 start=ep.start,
                 end=ep.end,
                 window_key=int(ep.first_window * self.rule.window),
-                measure=f"{ep.distinct_count} peers, {size}-byte datagrams, {ep.flows} flows",
+                measure=f"{ep.distinct_count} peers, {size}-byte IP packets, {ep.flows} flows",
                 evidence={
                     "flows": ep.flows,
                     "uids": ep.uids,
                     "ports": sorted(ep.ports),
-                    "datagram_bytes": int(size),
+                    "ip_packet_bytes": int(size),
                     "peers": ep.distinct_count,
                 },
             )

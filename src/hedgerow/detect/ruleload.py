@@ -75,7 +75,9 @@ def load_rule_file(path: Path) -> list[Rule]:
     try:
         return RuleFile.model_validate(data).rules
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        # a misspelt key shows up twice (unknown key + required key missing): name the typo
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = _loc_for_yaml(err["loc"], data)
         line = _line_of(node, loc)
         key = _key_name(loc)

@@ -110,6 +110,8 @@ class WindowAggregator:
         """Add filtered flows; return episodes that ended in windows now closed."""
         if flows.height:
             self._merge(self._partial(flows))
+        if not math.isfinite(watermark):
+            return []
         closed_through = math.floor((watermark - lateness) / self.window) - 1
         return self._judge(closed_through)
 

@@ -53,10 +53,11 @@ def evaluate(
             )
             continue
         networks = LocalNetworks.parse(entry.home_net) if entry.home_net else None
+        template = DetectionEngine.from_rule_dirs(
+            rule_dirs, networks=networks, intel_files=intel_files
+        )
         for file in files:
-            engine = DetectionEngine.from_rule_dirs(
-                rule_dirs, networks=networks, intel_files=intel_files
-            )
+            engine = template.fresh()
             kept: list[pl.DataFrame] = []
             try:
                 for batch in read(file):

@@ -1,0 +1,69 @@
+"""The rule match language: every operator, nulls, binary payload columns, validation."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from pydantic import ValidationError
+
+from hedgerow.detect.match import Condition, compile_filter
+
+FRAME = pl.DataFrame(
+    {
+        "id.resp_p": [23, 2323, 80, None],
+        "conn_state": ["S0", "SF", "REJ", None],
+        "duration": [0.5, 10.0, None, 3.0],
+        "orig_payload": [b"NICK bot\r\n", b"GET /shell?cd+/tmp", None, b"\x16\x03\x01"],
+    }
+)
+BINARY = frozenset({"orig_payload"})
+
+
+def rows(*conds: dict[str, object]) -> list[int]:
+    parsed = [Condition.model_validate(c) for c in conds]
+    mask = FRAME.select(compile_filter(parsed, BINARY).alias("m"))["m"]
+    return [i for i, hit in enumerate(mask.to_list()) if hit]
+
+
+def test_scalar_and_list_operators() -> None:
+    assert rows({"field": "id.resp_p", "eq": 23}) == [0]
+    assert rows({"field": "id.resp_p", "ne": 23}) == [1, 2]
+    assert rows({"field": "id.resp_p", "in": [23, 2323]}) == [0, 1]
+    assert rows({"field": "conn_state", "not_in": ["S0"]}) == [1, 2]
+    assert rows({"field": "duration", "ge": 3.0}) == [1, 3]
+    assert rows({"field": "duration", "lt": 3.0}) == [0]
+    assert rows({"field": "conn_state", "regex": "^(S0|REJ)$"}) == [0, 2]
+
+
+def test_nulls_never_match_value_tests_and_is_null_finds_them() -> None:
+    assert rows({"field": "duration", "gt": -1}) == [0, 1, 3]
+    assert rows({"field": "duration", "is_null": True}) == [2]
+    assert rows({"field": "orig_payload", "is_null": False}) == [0, 1, 3]
+
+
+def test_binary_payload_literals() -> None:
+    assert rows({"field": "orig_payload", "startswith_any": ["NICK ", "USER "]}) == [0]
+    assert rows({"field": "orig_payload", "contains_any": ["/shell?cd"]}) == [1]
+    assert rows({"field": "orig_payload", "startswith_any": ["\x16\x03"]}) == [3]
+
+
+def test_groups_and_conjunction() -> None:
+    either = {"any": [{"field": "id.resp_p", "eq": 80}, {"field": "conn_state", "eq": "SF"}]}
+    assert rows(either) == [1, 2]
+    assert rows({"none": [{"field": "id.resp_p", "in": [23, 2323]}]}) == [2, 3]
+    assert rows(either, {"field": "duration", "gt": 1}) == [1]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"field": "id.resp_p"},
+        {"field": "id.resp_p", "eq": 1, "ne": 2},
+        {"eq": 1},
+        {"field": "id.resp_p", "any": [{"field": "x", "eq": 1}]},
+        {"field": "id.resp_p", "equals": 1},
+    ],
+)
+def test_malformed_conditions_are_rejected(bad: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        Condition.model_validate(bad)
