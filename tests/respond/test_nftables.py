@@ -96,8 +96,11 @@ def test_timed_block_expires(lab: Lab) -> None:
     port = 8024
     lab.spawn(lab.device, [sys.executable, "-c", SERVER.format(port=port)])
     lab.wait_listening(lab.attacker, lab.device_ip, port)
-    t = NftTable("hr-test", netns=lab.device)
+    t = NftTable("hr-test", netns=lab.device, login_ports=[port])
     t.ensure()
+    for _ in range(3):
+        assert lab.can_connect(lab.attacker, lab.device_ip, port)
+    assert t.login_counts() == {lab.attacker_ip: 3}  # kernel counter per source element
     t.block(lab.attacker_ip, 2)
     assert not lab.can_connect(lab.attacker, lab.device_ip, port, timeout=1.0)
     time.sleep(2.5)
