@@ -2,8 +2,9 @@
 
 Builds (or reuses) a >= 1,000,000-packet capture of real corpus traffic under ``.bench/`` (see
 ``build_capture.py``), then runs each reader in its own child process and reports packets per
-second over the whole process (interpreter start, imports, numba cache load included) and the
-child's peak resident memory, with the ratio of our rate to dpkt's.
+second over the whole process (interpreter start, imports, numba cache load included), per
+CPU-second of the child (less sensitive to other load on the machine), and the child's peak
+resident memory, with the ratio of our rate to dpkt's.
 
 - ``hedgerow``: ``open_capture`` iterating every ``PacketBatch`` (all header columns decoded).
 - ``dpkt``: ``dpkt.pcap.Reader`` + ``dpkt.ethernet.Ethernet`` and the IP/TCP/UDP fields read
@@ -16,6 +17,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -27,6 +29,12 @@ from build_capture import build_capture
 # Peak resident memory of this process's own address space (VmHWM). getrusage's ru_maxrss is
 # not used: on Linux it carries over the parent's resident size from before fork + exec.
 PEAK = """
+import os
+
+def CPU():
+    t = os.times()
+    return t.user + t.system
+
 def PEAK():
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):
@@ -42,7 +50,7 @@ from hedgerow.capture import open_capture
 n = 0
 for batch in open_capture(sys.argv[1]):
     n += len(batch)
-print(n, time.perf_counter() - t0, PEAK())
+print(n, time.perf_counter() - t0, PEAK(), CPU())
 """
 )
 
@@ -62,7 +70,7 @@ with open(sys.argv[1], "rb") as fh:
             l4 = ip.data
             if isinstance(l4, (dpkt.tcp.TCP, dpkt.udp.UDP)):
                 key = (ip.src, ip.dst, l4.sport, l4.dport, len(l4.data))
-print(n, time.perf_counter() - t0, PEAK())
+print(n, time.perf_counter() - t0, PEAK(), CPU())
 """
 )
 
@@ -74,10 +82,15 @@ class Run:
     wall_s: float
     inner_s: float
     peak_rss_mb: float
+    cpu_s: float
 
     @property
     def rate(self) -> float:
         return self.packets / self.wall_s
+
+    @property
+    def cpu_rate(self) -> float:
+        return self.packets / self.cpu_s
 
 
 def run_child(name: str, code: str, capture: Path) -> Run:
@@ -90,8 +103,8 @@ def run_child(name: str, code: str, capture: Path) -> Run:
     wall = time.perf_counter() - start
     if child.returncode != 0:
         raise SystemExit(f"{name} failed with exit code {child.returncode}")
-    packets, inner, peak = out.split()
-    return Run(name, int(packets), wall, float(inner), float(peak))
+    packets, inner, peak, cpu = out.split()
+    return Run(name, int(packets), wall, float(inner), float(peak), float(cpu))
 
 
 def best(name: str, code: str, capture: Path, repeat: int) -> Run:
@@ -112,13 +125,22 @@ def main() -> None:
     if ours.packets != peer.packets:
         raise SystemExit(f"packet counts differ: hedgerow {ours.packets}, dpkt {peer.packets}")
     print(f"capture: {capture} ({ours.packets:,} packets, {size_mb:.0f} MB)")
-    print(f"{'reader':<10} {'packets/s':>12} {'wall s':>8} {'in-loop s':>10} {'peak RSS MB':>12}")
+    print(
+        f"{'reader':<10} {'packets/s':>12} {'wall s':>8} {'in-loop s':>10} {'CPU s':>7} "
+        f"{'packets/CPU-s':>14} {'peak RSS MB':>12}"
+    )
     for run in (ours, peer):
         print(
             f"{run.name:<10} {run.rate:>12,.0f} {run.wall_s:>8.2f} {run.inner_s:>10.2f} "
-            f"{run.peak_rss_mb:>12.0f}"
+            f"{run.cpu_s:>7.2f} {run.cpu_rate:>14,.0f} {run.peak_rss_mb:>12.0f}"
         )
-    print(f"ratio hedgerow / dpkt (whole process): {ours.rate / peer.rate:.1f}x")
+    print(
+        f"ratio hedgerow / dpkt, whole process: {ours.rate / peer.rate:.1f}x wall, "
+        f"{ours.cpu_rate / peer.cpu_rate:.1f}x CPU"
+    )
+    load = os.getloadavg()[0]
+    if load > (os.cpu_count() or 1):
+        print(f"note: load average {load:.1f} on {os.cpu_count()} CPUs; wall times are inflated")
 
 
 if __name__ == "__main__":

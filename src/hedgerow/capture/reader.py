@@ -12,7 +12,6 @@ Example:
 
 from __future__ import annotations
 
-import logging
 import os
 import struct
 from collections.abc import Iterator
@@ -26,8 +25,6 @@ from hedgerow.capture import kernels as k
 from hedgerow.capture.batch import DecodeStatus, PacketBatch
 from hedgerow.capture.errors import CaptureError, CaptureWarning
 from hedgerow.capture.source import ChunkSource, open_stream
-
-log = logging.getLogger(__name__)
 
 PCAP_MAGICS: dict[bytes, tuple[bool, bool]] = {  # file bytes -> (swapped, nanosecond)
     b"\xd4\xc3\xb2\xa1": (False, False),
@@ -155,14 +152,13 @@ class CaptureReader:
     # ---- helpers
 
     def _warn(self, offset: int, message: str) -> None:
-        warning = CaptureWarning(self.path, offset, message)
-        self.warnings.append(warning)
-        log.warning("%s", warning)
+        self.warnings.append(CaptureWarning(self.path, offset, message))
 
     def _end_of_stream(self, pos: int) -> None:
         src = self._src
         if src.error is not None:
-            self._warn(src.base + src.valid, f"compressed stream ends early ({src.error})")
+            problem = "compressed stream ends early" if self.compressed else "read error"
+            self._warn(src.base + src.valid, f"{problem} ({src.error})")
         elif pos < src.valid:
             self._warn(
                 src.base + pos,
