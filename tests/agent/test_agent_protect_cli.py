@@ -81,6 +81,12 @@ def test_never_touches_itself_or_system_binaries(tmp_path: Path) -> None:
                            direction="outbound")) == []
 
 
+def _table_config(tmp_path: Path) -> Path:
+    cfg = tmp_path / "table.toml"
+    cfg.write_text('[protect]\nnft_table = "hr_agent_absent_table"\n')
+    return cfg
+
+
 def test_cli_assess_dry_run_and_config_errors(tmp_path: Path) -> None:
     root = build_root(tmp_path / "root")
     runner = CliRunner()
@@ -92,10 +98,10 @@ def test_cli_assess_dry_run_and_config_errors(tmp_path: Path) -> None:
     assert {"acct.default-password", "ssh.root-login"} <= ids
 
     res = runner.invoke(agent_cli, ["unblock", "--state-dir", str(tmp_path / "s"),
-                                    "--dry-run", "203.0.113.5"])
+                                    "-c", str(_table_config(tmp_path)), "--dry-run",
+                                    "203.0.113.5"])
     assert res.exit_code == 0, res.output
-    doc = json.loads(res.output.splitlines()[-1])
-    assert doc["nftables"][0]["delete"]["element"]["elem"] == ["203.0.113.5"]
+    assert "203.0.113.5: not active" in res.output  # no such table: nothing would change
 
     bad = tmp_path / "agent.toml"
     bad.write_text('[protect]\nprocess_action = "explode"\n')

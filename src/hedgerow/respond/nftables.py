@@ -7,8 +7,9 @@ to its sets and revoking deletes them, so nothing outside Hedgerow's own table i
 Configured management addresses are accepted by the first rule of every chain and can never be
 blocked, rate-limited or quarantined; in lockdown the management ports stay reachable.
 
-In dry-run, no command runs: each JSON document is recorded in :attr:`NftTable.sent` (and
-printed by the CLI) instead.
+In dry-run, nothing changes: each JSON document is recorded in :attr:`NftTable.sent` (and
+printed by the CLI) instead of being applied; reading the current table (``list``, ``exists``)
+still happens, so a dry-run ``revoke`` shows exactly the deletes it would make.
 
 Example:
     >>> t = NftTable("hedgerow", management=["192.168.1.10"], dry_run=True)
@@ -117,9 +118,7 @@ class NftTable:
             self._run(["-j", "-f", "-"], stdin=json.dumps(doc))
 
     def exists(self) -> bool:
-        """Whether the table is present (False in dry-run)."""
-        if self.dry_run:
-            return False
+        """Whether the table is present (read-only, also in dry-run)."""
         try:
             self._run(["-j", "list", "table", nj.FAMILY, self.table])
         except NftError:
@@ -137,7 +136,7 @@ class NftTable:
 
     def destroy(self) -> None:
         """Delete the whole table (every block, quarantine and lockdown goes with it)."""
-        if self.exists() or self.dry_run:
+        if self.exists():
             self.apply([{"delete": {"table": {"family": nj.FAMILY, "name": self.table}}}])
 
     # -- actions --------------------------------------------------------------------------
@@ -202,14 +201,14 @@ class NftTable:
 
     def lift_lockdown(self) -> bool:
         """Leave lockdown; returns False when it was not on."""
-        if not any(e.set_name == "lockdown" for e in self.list()) and not self.dry_run:
+        if not any(e.set_name == "lockdown" for e in self.list()):
             return False
         self.apply([nj.delete_elements(self.table, "lockdown", list(nj.LOCKDOWN_PROTOCOLS))])
         return True
 
     def list(self) -> builtins.list[Enforcement]:
-        """Every active element of the state sets (empty in dry-run or without the table)."""
-        if self.dry_run or not self.exists():
+        """Every active element of the state sets (empty without the table)."""
+        if not self.exists():
             return []
         doc = json.loads(self._run(["-j", "list", "table", nj.FAMILY, self.table]))
         out: builtins.list[Enforcement] = []
@@ -256,15 +255,6 @@ class NftTable:
         wanted = value.lower()
         found: builtins.list[Enforcement] = [
             e for e in self.list() if e.set_name != "lockdown" and e.value.lower() == wanted]
-        if self.dry_run:
-            found = self._dry_run_guess(value)
         if found:
             self.apply([nj.delete_elements(self.table, e.set_name, [e.value]) for e in found])
         return found
-
-    def _dry_run_guess(self, value: str) -> builtins.list[Enforcement]:
-        try:
-            version = ipaddress.ip_address(value).version
-        except ValueError:
-            return [Enforcement("quarantine_mac", value.lower())]
-        return [Enforcement(f"block{version}", value)]
