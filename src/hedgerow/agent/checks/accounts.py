@@ -22,14 +22,19 @@ from hedgerow.assess.standards import make_finding
 from hedgerow.model import Finding
 
 
-def read_accounts(cfg: AgentConfig) -> tuple[dict[str, str], int]:
-    """User -> password hash (shadow overrides passwd's ``x``); and the malformed line count."""
+def read_accounts(cfg: AgentConfig) -> tuple[dict[str, str], int, list[str]]:
+    """User -> password hash (shadow overrides passwd's ``x``), the malformed line count, and
+    the account files that exist but cannot be read (not root)."""
     hashes: dict[str, str] = {}
     malformed = 0
+    unreadable: list[str] = []
     for name, min_fields in (("/etc/passwd", 7), ("/etc/shadow", 2)):
         try:
             text = cfg.path(name).read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            continue
         except OSError:
+            unreadable.append(name)
             continue
         for line in text.splitlines():
             if not line.strip() or line.startswith("#"):
@@ -42,11 +47,11 @@ def read_accounts(cfg: AgentConfig) -> tuple[dict[str, str], int]:
             if name == "/etc/passwd" and field in ("x", "*"):
                 continue
             hashes[user] = field
-    return hashes, malformed
+    return hashes, malformed, unreadable
 
 
 def check_accounts(cfg: AgentConfig) -> list[Finding]:
-    hashes, malformed = read_accounts(cfg)
+    hashes, malformed, unreadable = read_accounts(cfg)
     creds = passwords.load_credentials(cfg.assess.credentials_file or None,
                                        cfg.assess.credentials)
     all_passwords = list(dict.fromkeys(p for _, p in creds))
@@ -74,7 +79,8 @@ def check_accounts(cfg: AgentConfig) -> list[Finding]:
                 {"user": user, "scheme": scheme, "password_in_list": "mirai+vendor",
                  "password_hint": hit[:1] + "*" * (len(hit) - 1)},
                 title=f"Account {user!r} uses a well-known default password"))
-    if unverifiable or malformed:
+    if unverifiable or malformed or unreadable:
         findings.append(make_finding("acct.unverifiable-hash", cfg.device,
-                                     {"accounts": unverifiable, "malformed_lines": malformed}))
+                                     {"accounts": unverifiable, "malformed_lines": malformed,
+                                      "unreadable_files": unreadable}))
     return findings
