@@ -19,9 +19,10 @@ import ipaddress
 import numpy as np
 import numpy.typing as npt
 import polars as pl
+import pyarrow as pa
 
 from hedgerow.flows import kernels as k
-from hedgerow.flows.schema import FlowBatch, conform, empty_flows
+from hedgerow.flows.schema import FLOW_SCHEMA, FlowBatch, empty_flows
 from hedgerow.flows.service import guess_service
 from hedgerow.flows.text import arrow_strings, ipv4_strings, row_strings
 
@@ -201,42 +202,55 @@ def build_flows(t: k.FlowTable, pool: npt.NDArray[np.uint8]) -> FlowBatch:
     duration_ns = t.last_ns - t.first_ns
     has_duration = duration_ns > 0
     macs = mac_strings(np.concatenate([t.mac[:, 0], t.mac[:, 1]]))
-    frame = pl.DataFrame(
-        {
-            "ts": t.first_ns / 1e9,
-            "uid": _uids(t),
-            "id.orig_h": addrs[:n],
-            "id.orig_p": np.where(oa, t.a_port, t.b_port),
-            "id.resp_h": addrs[n:],
-            "id.resp_p": np.where(oa, t.b_port, t.a_port),
-            "proto": _PROTO_NAMES.gather(t.proto),
-            "duration": pl.Series(duration_ns / 1e9).set(pl.Series(~has_duration), None),
-            "orig_bytes": pl.Series(size[:, 0]).set(pl.Series(~has_duration), None),
-            "resp_bytes": pl.Series(size[:, 1]).set(pl.Series(~has_duration), None),
-            "conn_state": _conn_state(t, history, is_tcp, is_udp, size),
-            "missed_bytes": missed,
-            "history": history,
-            "orig_pkts": t.pkts[:, 0],
-            "orig_ip_bytes": t.ip_bytes[:, 0],
-            "resp_pkts": t.pkts[:, 1],
-            "resp_ip_bytes": t.ip_bytes[:, 1],
-            "orig_l2_addr": macs[:n],
-            "resp_l2_addr": macs[n:],
-            "vlan": pl.Series(t.vlan).set(pl.Series(t.vlan == 0), None),
-            "orig_payload": _payload_column(t, pool, 0),
-            "resp_payload": _payload_column(t, pool, 1),
-            "orig_syn": np.where(is_tcp, t.syn_cnt[:, 0], 0),
-            "orig_ack_only": np.where(is_tcp, t.ack_only_cnt[:, 0], 0),
-            "orig_rst": np.where(is_tcp, t.rst_cnt[:, 0], 0),
-            "orig_fin": np.where(is_tcp, t.fin_cnt[:, 0], 0),
-            "resp_rst": np.where(is_tcp, t.rst_cnt[:, 1], 0),
-            "mirai_syn": t.mirai,
-        }
-    )
+    no_duration = ~has_duration
+    columns: dict[str, pl.Series | npt.NDArray[np.generic]] = {
+        "ts": t.first_ns / 1e9,
+        "uid": _uids(t),
+        "id.orig_h": addrs[:n],
+        "id.orig_p": np.where(oa, t.a_port, t.b_port),
+        "id.resp_h": addrs[n:],
+        "id.resp_p": np.where(oa, t.b_port, t.a_port),
+        "proto": _PROTO_NAMES.gather(t.proto),
+        "service": _null_series(n, pa.large_string()),
+        "duration": _masked(duration_ns / 1e9, no_duration),
+        "orig_bytes": _masked(size[:, 0], no_duration),
+        "resp_bytes": _masked(size[:, 1], no_duration),
+        "conn_state": _conn_state(t, history, is_tcp, is_udp, size),
+        "local_orig": _null_series(n, pa.bool_()),
+        "local_resp": _null_series(n, pa.bool_()),
+        "missed_bytes": missed,
+        "history": history,
+        "orig_pkts": t.pkts[:, 0],
+        "orig_ip_bytes": t.ip_bytes[:, 0],
+        "resp_pkts": t.pkts[:, 1],
+        "resp_ip_bytes": t.ip_bytes[:, 1],
+        "orig_l2_addr": macs[:n],
+        "resp_l2_addr": macs[n:],
+        "vlan": _masked(t.vlan, t.vlan == 0),
+        "orig_payload": _payload_column(t, pool, 0),
+        "resp_payload": _payload_column(t, pool, 1),
+        "orig_syn": np.where(is_tcp, t.syn_cnt[:, 0], 0),
+        "orig_ack_only": np.where(is_tcp, t.ack_only_cnt[:, 0], 0),
+        "orig_rst": np.where(is_tcp, t.rst_cnt[:, 0], 0),
+        "orig_fin": np.where(is_tcp, t.fin_cnt[:, 0], 0),
+        "resp_rst": np.where(is_tcp, t.rst_cnt[:, 1], 0),
+        "mirai_syn": t.mirai,
+        "label": _null_series(n, pa.large_string()),
+        "detailed_label": _null_series(n, pa.large_string()),
+    }
+    frame = pl.DataFrame(columns, schema=FLOW_SCHEMA)
     has_payload = (t.payload_len[:, 0] > 0) | (t.payload_len[:, 1] > 0)
-    service = pl.Series("service", [None] * 0, dtype=pl.String).extend_constant(None, n)
     if has_payload.any():
         rows = np.flatnonzero(has_payload)
         guessed = frame[rows].select(guess_service()).to_series()
-        service = service.scatter(rows, guessed)
-    return conform(frame.with_columns(service))
+        frame = frame.with_columns(frame["service"].scatter(rows, guessed))
+    return frame
+
+
+def _null_series(n: int, dtype: pa.DataType) -> pl.Series:
+    return pl.Series(values=pa.nulls(n, type=dtype))
+
+
+def _masked(values: npt.NDArray[np.generic], null: npt.NDArray[np.bool_]) -> pl.Series:
+    """A Series of ``values`` with nulls where ``null`` (Arrow validity, no copy pass)."""
+    return pl.Series(values=pa.array(values, mask=null))

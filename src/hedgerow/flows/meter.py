@@ -28,6 +28,8 @@ from hedgerow.flows.ports import LIKELY_SERVER_TCP, LIKELY_SERVER_UDP, icmp_port
 from hedgerow.flows.schema import FlowBatch, empty_flows
 
 _NS = 1_000_000_000
+_EMIT_CHUNK = 8192
+_SHRINK_AFTER = 16
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class FlowMeter:
         self._close = int(c.close_delay * _NS)
         self.packets = 0
         self.ignored = 0
+        self._quiet = 0
 
     @property
     def live_flows(self) -> int:
@@ -158,15 +161,21 @@ class FlowMeter:
         return self._emit()
 
     def _emit(self, grow: bool = False) -> FlowBatch:
+        """Build the ended flows (in chunks, to bound temporaries), then drop them."""
         n = int(self._n[0])
         done = self._table.done[:n] != k.LIVE
         rows = np.flatnonzero(done)
-        out = self._table.take(rows)
-        has = out.pl_slot >= 0
-        out_pool = self._pool[out.pl_slot[has]]
-        out.pl_slot[has] = np.arange(out_pool.shape[0], dtype=np.int32)
+        parts = []
+        for start in range(0, rows.shape[0], _EMIT_CHUNK):
+            out = self._table.take(rows[start : start + _EMIT_CHUNK])
+            has = out.pl_slot >= 0
+            out_pool = self._pool[out.pl_slot[has]]
+            out.pl_slot[has] = np.arange(out_pool.shape[0], dtype=np.int32)
+            parts.append(build_flows(out, out_pool))
         self._compact(grow=grow)
-        return build_flows(out, out_pool)
+        if not parts:
+            return empty_flows()
+        return parts[0] if len(parts) == 1 else pl.concat(parts, rechunk=False)
 
     def _compact(self, grow: bool) -> None:
         """Drop ended flows; grow (x2) when still more than half full; rebuild the index."""
@@ -178,7 +187,14 @@ class FlowMeter:
         if grow and live * 2 > cap:
             cap *= 2
         elif not grow and live * 16 < cap and cap > self.config.initial_capacity:
-            cap = max(self.config.initial_capacity, cap // 4)
+            # Shrink only after a run of quiet batches, so bursts do not make the table
+            # shrink and regrow at every batch.
+            self._quiet += 1
+            if self._quiet >= _SHRINK_AFTER:
+                cap = max(self.config.initial_capacity, cap // 4)
+                self._quiet = 0
+        else:
+            self._quiet = 0
         remap = np.full(max(n, 1), -1, np.int64)
         remap[keep] = np.arange(live)
         if cap == t.capacity:
@@ -190,7 +206,7 @@ class FlowMeter:
         valid = (fi >= 0) & (fi < n)
         fi[valid] = remap[fi[valid]]
         fi[~valid] = -1
-        self._compact_pool(grow)
+        self._compact_pool(grow, shrink=cap < t.capacity)
         self._index = np.full(cap * 2, -1, np.int32)
         nt = self._table
         k.rebuild_index(
@@ -206,7 +222,7 @@ class FlowMeter:
             nt.vlan,
         )
 
-    def _compact_pool(self, grow: bool) -> None:
+    def _compact_pool(self, grow: bool, shrink: bool) -> None:
         """Keep the payload rows of live flows (renumbered); grow x2 when more than half full."""
         t = self._table
         live = int(self._n[0])
@@ -216,7 +232,7 @@ class FlowMeter:
         cap = self._pool.shape[0]
         if grow and used * 2 > cap:
             cap *= 2
-        elif not grow and used * 16 < cap and cap > 64:
+        elif shrink and used * 16 < cap and cap > 64:
             cap = max(64, cap // 4)
         rows = self._pool[slots[has]]
         if cap != self._pool.shape[0]:

@@ -160,7 +160,7 @@ class ParquetWriter:
     def __init__(self, path: str | Path, payload: bool = False) -> None:
         self.columns = _columns(payload)
         schema = pl.DataFrame(schema={c: FLOW_SCHEMA[c] for c in self.columns}).to_arrow().schema
-        self._writer = pq.ParquetWriter(str(path), schema, compression="zstd")
+        self._writer = pq.ParquetWriter(str(path), schema, compression="snappy")
 
     def write(self, batch: FlowBatch) -> None:
         if batch.height:
