@@ -413,3 +413,18 @@ def test_ipv6_extension_headers(tmp_path: Path, corpus: Path) -> None:
     cut = convert(v6, lambda f: with_extensions(f, chain)[: 14 + 40 + 20])
     cols = read_all(write(tmp_path, "cut.pcap", pcap_bytes(cut, 1)))
     assert (cols["status"] == DecodeStatus.TRUNCATED).all()
+
+
+def test_gzip_with_several_members_and_progress(tmp_path: Path, corpus: Path) -> None:
+    plain = corpus / "ndpi/pcap/synscan.pcap"
+    raw = plain.read_bytes()
+    path = write(
+        tmp_path, "members.pcap.gz", gzip.compress(raw[:50_000]) + gzip.compress(raw[50_000:])
+    )
+    reader = open_capture(path, batch_size=500)
+    seen = [reader.bytes_read for _ in reader]
+    assert reader.stats.packets == 2011 and reader.warnings == []
+    assert seen[-1] == reader.file_size == path.stat().st_size
+    a, b = read_all(plain), read_all(path)
+    for name in a:
+        assert np.array_equal(a[name], b[name]), name

@@ -8,6 +8,25 @@ Addresses are 128-bit, split in two ``uint64`` columns: IPv6 as is, IPv4 mapped 
 For ARP, ``src``/``dst`` hold the sender/target protocol addresses and ``sport`` the ARP opcode.
 For ICMP/ICMPv6, ``sport``/``dport`` hold type/code (Zeek's convention).
 
+How the readers (:func:`hedgerow.capture.open_capture`) fill the other columns:
+
+- ``ts_ns``: capture time in ns since the epoch (a pcapng simple packet block, which has no
+  timestamp, gets the previous packet's); ``iface``: pcapng interface id within its section
+  (0 for pcap); ``link_type``: the pcap/pcapng link type of the packet.
+- ``eth_src``/``eth_dst``: MACs as 48-bit integers (Linux cooked captures: the source address
+  only; ARP without one: the sender MAC); ``vlan``: VLAN id of the outermost 802.1Q/802.1ad tag
+  (0 when untagged), as Zeek's ``vlan``.
+- ``ttl``: IPv4 TTL or IPv6 hop limit; ``ip_len``: IPv4 total length or IPv6 payload length
+  + 40; ``ip_id``: IPv4 identification, or the IPv6 fragment header's identification;
+  ``proto``: the upper-layer protocol after IPv6 extension headers; ``frag``: :class:`Frag`
+  (a ``LATER`` fragment has no transport header: ports, flags and seq stay 0).
+- ``payload_len``: transport payload length announced by the IP length (not the captured
+  length; for a later fragment, the whole fragment payload); 0 when a snap length cut the TCP
+  header before its data offset.
+- ``status``: :class:`DecodeStatus`; fields the snap length left are still filled when a
+  header is ``TRUNCATED``.
+- ``data`` is a view into the reader's chunk buffer: copy what you keep beyond the batch.
+
 Example:
     >>> batch = PacketBatch.empty(0)
     >>> len(batch)
