@@ -50,6 +50,11 @@ class Lab:
                  tb: TracebackType | None) -> None:
         self.close()
 
+    @property
+    def device_iface(self) -> str:
+        """The device end of the veth link."""
+        return self._veth[0]
+
     def add_attacker_address(self, host: int) -> str:
         """Another address on the attacker side of the link (10.77.N.<host>)."""
         address = self.device_ip.rsplit(".", 1)[0] + f".{host}"
