@@ -312,6 +312,7 @@ class InventoryBuilder:
         obs.add("hostname", info.hostname)
         obs.add("hostname", info.fqdn)
         obs.add("dhcp_vendor_class", info.vendor_class)
+        obs.add("maker_text", info.vendor_class)
         if info.prl:
             obs.add("dhcp_fingerprint", info.fingerprint)
         bound = info.client_ip or (info.requested_ip if info.message_type == 3 else None)
@@ -385,7 +386,6 @@ class InventoryBuilder:
         req = parse_http_request(payload)
         obs = self._get(key)
         obs.add("user_agent", req.user_agent)
-        obs.add("maker_text", req.user_agent)
         obs.add("http_path", req.path.split("?", 1)[0])
         if req.host:
             host = req.host.rsplit(":", 1)[0].lower() if not req.host.startswith("[") else ""
