@@ -11,17 +11,41 @@ import click
 from hedgerow import __version__
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """Imports a sub-command's module only when it is run (or listed, for ``--help``).
+
+    ``hedgerow flows`` then does not pay for importing every other sub-command's stack.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        _register()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            _register(only=cmd_name)
+            command = super().get_command(ctx, cmd_name)
+        if command is None:
+            _register()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hedgerow")
 def main() -> None:
     """Hedgerow: find attacks in and out of your IoT devices, and what makes them vulnerable."""
 
 
-def _register() -> None:
-    """Attach the sub-commands; each lives in its own module under ``hedgerow.cli``."""
+def _register(only: str | None = None) -> None:
+    """Attach the sub-commands (all, or those whose attribute is ``only``); each lives in its
+    own module under ``hedgerow.cli``."""
     from importlib import import_module
 
     for module_name, command_name in _COMMANDS:
+        if only is not None and command_name != only:
+            continue
         module = import_module(f"hedgerow.cli.{module_name}")
         main.add_command(getattr(module, command_name))
 
@@ -41,4 +65,3 @@ _COMMANDS: list[tuple[str, str]] = [
     ("baseline", "baseline"),
 ]
 
-_register()
