@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -82,3 +84,15 @@ def test_unreadable_files(tmp_path: Path, corpus: Path) -> None:
     assert code == 1
     assert len(err.strip().splitlines()) == 2
     assert "2,011" in out
+
+
+def test_reads_a_pipe(corpus: Path) -> None:
+    """Not seekable input (a pipe on stdin), gzip-compressed: magic sniffed without seeking."""
+    packed = gzip.compress((corpus / ALEXA).read_bytes())
+    command = [sys.executable, "-c", "from hedgerow.cli.main import main; main()"]
+    result = subprocess.run(
+        [*command, "info", "--json", "/dev/stdin"], input=packed, capture_output=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr.decode()[-500:]
+    summary = json.loads(result.stdout)
+    assert summary["compressed"] and summary["packets"] == 3103

@@ -30,10 +30,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 def open_stream(path: str) -> tuple[io.RawIOBase | io.BufferedIOBase, bool]:
     """Open ``path`` for reading; decompress on the fly when it starts with the gzip magic."""
     raw = open(path, "rb")  # noqa: SIM115 - the reader owns and closes the stream
-    if raw.read(2) == GZIP_MAGIC:
-        raw.seek(0)
+    if raw.peek(2)[:2] == GZIP_MAGIC:  # peek, not seek: pipes and /dev/stdin work too
         return GunzipStream(raw), True
-    raw.seek(0)
     return raw, False
 
 
@@ -52,6 +50,7 @@ class GunzipStream(io.RawIOBase):
         self._pending = b""
         self._done = False
         self._truncated = False
+        self._consumed = 0
 
     def readable(self) -> bool:
         return True
@@ -69,6 +68,7 @@ class GunzipStream(io.RawIOBase):
 
     def _fill(self) -> None:
         data = self._raw.read(self._read_size)
+        self._consumed += len(data)
         if not data:
             self._done = True
             self._truncated = not self._inflate.eof
@@ -83,7 +83,7 @@ class GunzipStream(io.RawIOBase):
     @property
     def compressed_position(self) -> int:
         """Compressed bytes consumed from the file so far."""
-        return self._raw.tell()
+        return self._consumed
 
     def close(self) -> None:
         self._raw.close()
