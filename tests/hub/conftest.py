@@ -102,6 +102,7 @@ class Hub:
 def build_hub(url: str, **settings: object) -> Hub:
     clock = Clock()
     key = SigningKey.generate()
+    settings.setdefault("consensus_interval_s", 0.0)  # consensus inside each request
     config = HubSettings.from_env(database_url=url, **settings)
     app = create_app(config, signing_key=key, clock=clock)
     with app.state.hub.sessions() as session:

@@ -4,13 +4,14 @@ or allow-listed addresses, and one tenant cannot poison it (SQLite and PostgreSQ
 from __future__ import annotations
 
 import ipaddress
+import time
 from typing import Any
 
 import pytest
 
 from hedgerow.hub.consensus import ConsensusPolicy, listable
 
-from .conftest import Hub
+from .conftest import Hub, build_hub
 
 ATTACKER = "45.95.147.10"
 
@@ -128,3 +129,23 @@ def test_allowlist_removes_and_prevents_listing(hub: Hub) -> None:
         again = report(hub, c, alert(ATTACKER, hub.clock.now, detector="again"), f"r{i}")
         assert again["sightings"] == 0
     assert listed(hub, creds[0]) == []
+
+
+def test_background_consensus_worker(db_url: str) -> None:
+    hub = build_hub(db_url, min_reporters=3, min_tenants=2, consensus_interval_s=0.05)
+    try:
+        homes = [hub.tenant(f"home-{i}", "household") for i in range(3)]
+        creds = [hub.enrol(t, f"gw-{i}") for i, t in enumerate(homes)]
+        for i, c in enumerate(creds):
+            assert report(hub, c, alert(ATTACKER, hub.clock.now), f"b{i}")["sightings"] == 1
+        deadline = time.monotonic() + 10
+        while listed(hub, creds[0]) != [ATTACKER] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert listed(hub, creds[0]) == [ATTACKER]
+        worker = hub.state.consensus
+        assert worker is not None
+        worker.mark(["45.95.147.99"])  # no sightings: stop() flushes it without listing
+        worker.stop()
+        assert listed(hub, creds[0]) == [ATTACKER]
+    finally:
+        hub.state.engine.dispose()

@@ -46,8 +46,8 @@ class _Server(uvicorn.Server):
 def live_hub(db_url: str) -> Iterator[LiveHub]:
     """Hub bound to a loopback port that accepts connections only once ``start`` is set."""
     key = SigningKey.generate()
-    app = create_app(HubSettings(database_url=db_url, min_reporters=2, min_tenants=1),
-                     signing_key=key)
+    app = create_app(HubSettings(database_url=db_url, min_reporters=2, min_tenants=1,
+                                 consensus_interval_s=0.1), signing_key=key)
     state = app.state.hub
     with state.sessions() as session:
         admins = create_tenant(session, "administrators", "admin", time.time())
@@ -140,6 +140,9 @@ def test_spool_while_down_then_drain_over_http(live_hub: LiveHub, tmp_path: Path
     HubClient(live_hub.url, other.token).send_events(
         [{"id": "g1", "kind": "alert",
           "payload": _alerts(now)[0].to_dict() | {"detector": "gateway.ssh"}}])
+    deadline = time.monotonic() + 10  # the background consensus worker lists it shortly
+    while client.blocklist("text") == "" and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert client.blocklist("text") == "45.95.147.1\n"
     assert client.blocklist("json")["entries"][0]["reporters"] == 2
     assert client.blocklist("stix")["type"] == "bundle"

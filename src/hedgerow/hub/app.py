@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hedgerow import __version__
 from hedgerow.hub.auth import Authenticator
 from hedgerow.hub.config import HubSettings
-from hedgerow.hub.consensus import ConsensusPolicy
+from hedgerow.hub.consensus import ConsensusPolicy, ConsensusWorker
 from hedgerow.hub.db import make_engine, session_factory
 from hedgerow.hub.models import Base
 from hedgerow.hub.ratelimit import RateLimiter
@@ -103,7 +105,17 @@ def create_app(settings: HubSettings | None = None, *, engine: Engine | None = N
         signing_key=signing_key or SigningKey.load_or_create(settings.signing_key_path),
         clock=clock,
     )
-    app = FastAPI(title="Hedgerow hub", version=__version__,
+    if settings.consensus_interval_s > 0:
+        state.consensus = ConsensusWorker(sessions, state.policy, clock,
+                                          settings.consensus_interval_s)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if state.consensus is not None:
+            await run_in_threadpool(state.consensus.stop)
+
+    app = FastAPI(title="Hedgerow hub", version=__version__, lifespan=lifespan,
                   description="Protection network: enrolment, telemetry ingest, consensus "
                               "blocklist, reports and signed content. Every endpoint needs a "
                               "bearer token.")

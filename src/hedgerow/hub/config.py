@@ -16,7 +16,11 @@ from dataclasses import dataclass, fields, replace
 
 @dataclass(frozen=True)
 class HubSettings:
-    """Configuration of one hub process (immutable; build a new one to change it)."""
+    """Configuration of one hub process (immutable; build a new one to change it).
+
+    ``consensus_interval_s`` is how often a background thread turns sightings into blocklist
+    entries; 0 recomputes consensus inside each ingest request instead.
+    """
 
     database_url: str = "sqlite:///hedgerow-hub.db"
     signing_key_path: str = "hedgerow-hub-signing.pem"
@@ -28,6 +32,7 @@ class HubSettings:
     min_tenants: int = 2
     consensus_window_s: float = 86400.0
     blocklist_ttl_s: float = 7 * 86400.0
+    consensus_interval_s: float = 1.0
     auth_cache_s: float = 30.0
     enrolment_token_ttl_s: float = 7 * 86400.0
     db_pool_size: int = 10

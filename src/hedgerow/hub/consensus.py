@@ -192,6 +192,57 @@ def recompute(session: Session, addresses: Sequence[str], policy: ConsensusPolic
     return [row["address"] for row in rows]
 
 
+class ConsensusWorker:
+    """Recompute consensus in one background thread for the addresses ingests sighted.
+
+    Ingest requests only record sightings and :meth:`mark` the addresses; every
+    ``interval`` seconds the worker recomputes them in one transaction, so the blocklist rows
+    every tenant shares are written by one writer per process instead of by each request.
+    Listing is delayed by at most ``interval`` (plus the recompute itself).
+    """
+
+    def __init__(self, sessions: Callable[[], Session], policy: ConsensusPolicy,
+                 clock: Callable[[], float], interval: float = 1.0) -> None:
+        self.sessions = sessions
+        self.policy = policy
+        self.clock = clock
+        self.interval = interval
+        self._dirty: set[str] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def mark(self, addresses: Iterable[str]) -> None:
+        with self._lock:
+            self._dirty.update(addresses)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="hub-consensus",
+                                                daemon=True)
+                self._thread.start()
+
+    def flush(self) -> list[str]:
+        """Recompute every marked address now; returns the addresses written."""
+        with self._lock:
+            pending, self._dirty = sorted(self._dirty), set()
+        if not pending:
+            return []
+        with self.sessions() as session:
+            written = recompute(session, pending, self.policy, self.clock())
+            session.commit()
+        return written
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.flush()
+
+    def stop(self) -> None:
+        """Stop the thread after a last flush (called at application shutdown)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.flush()
+
+
 def current(session: Session, now: float) -> list[BlocklistEntry]:
     """Unexpired entries not covered by the allow-list, ordered by address."""
     allow = allow_networks(session)

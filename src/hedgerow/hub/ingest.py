@@ -23,7 +23,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -50,10 +50,13 @@ from hedgerow.hub.sqlutil import insert_ignore, upsert
 
 def ingest(session: Session, principal: Principal, batch: TelemetryBatch,
            policy: ConsensusPolicy, now: float,
-           allow: Sequence[IPNetwork] | None = None) -> IngestResult:
+           allow: Sequence[IPNetwork] | None = None,
+           on_sighted: Callable[[list[str]], None] | None = None) -> IngestResult:
     """Store ``batch`` for the caller's tenant and update consensus; commits.
 
-    ``allow`` is the allow-list (read from the database when not given)."""
+    ``allow`` is the allow-list (read from the database when not given). Consensus for the
+    addresses this batch sighted is recomputed at once, or handed to ``on_sighted`` (a
+    :class:`~hedgerow.hub.consensus.ConsensusWorker` recomputes them in the background)."""
     tenant, cred = principal.tenant_id, principal.credential_id
     alerts: dict[str, dict[str, Any]] = {}
     decisions: dict[str, dict[str, Any]] = {}
@@ -90,7 +93,9 @@ def ingest(session: Session, principal: Principal, batch: TelemetryBatch,
             allow = allow_networks(session)
         sighted = record_sightings(session, fresh, policy, allow, now)
     session.commit()
-    if sighted:
+    if sighted and on_sighted is not None:
+        on_sighted(sighted)
+    elif sighted:
         # Its own short transaction: blocklist rows are shared by every tenant's ingest.
         recompute(session, sighted, policy, now)
         session.commit()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.hub.auth import Authenticator
 from hedgerow.hub.config import HubSettings
-from hedgerow.hub.consensus import AllowCache, ConsensusPolicy
+from hedgerow.hub.consensus import AllowCache, ConsensusPolicy, ConsensusWorker
 from hedgerow.hub.ratelimit import RateLimiter
 from hedgerow.signing import SigningKey
 
@@ -29,3 +29,4 @@ class HubState:
     signing_key: SigningKey
     clock: Callable[[], float] = field(default=time.time)
     allow: AllowCache = field(default_factory=AllowCache)
+    consensus: ConsensusWorker | None = None

@@ -33,4 +33,6 @@ def telemetry(batch: TelemetryBatch, who: Household, session: DB, state: State) 
     if wait > 0:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "rate limit exceeded",
                             headers={"Retry-After": str(max(1, round(wait)))})
-    return ingest(session, who, batch, state.policy, state.clock(), state.allow.get(session))
+    background = state.consensus.mark if state.consensus is not None else None
+    return ingest(session, who, batch, state.policy, state.clock(), state.allow.get(session),
+                  on_sighted=background)
