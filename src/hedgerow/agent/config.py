@@ -51,6 +51,7 @@ class DetectConfig:
 
     suspicious_dirs: list[str] = field(
         default_factory=lambda: ["/tmp", "/dev/shm", "/var/run", "/run", "/var/tmp"])
+    process_allow: list[str] = field(default_factory=lambda: ["/memfd:runc_cloned*"])
     scan_ports: list[int] = field(default_factory=lambda: [23, 2323])
     scan_port_connections: int = 5
     scan_distinct_hosts: int = 30

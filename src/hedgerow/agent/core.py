@@ -121,7 +121,8 @@ class Agent:
             integrity = self.integrity_monitor()
             integrity.load_or_record()
             self._detectors = [
-                SuspiciousExecutables(c.device, d.suspicious_dirs, c.root),
+                SuspiciousExecutables(c.device, d.suspicious_dirs, c.root,
+                                      allow=d.process_allow),
                 OutboundScan(c.device, d.scan_ports, d.scan_port_connections,
                              d.scan_distinct_hosts),
                 Miner(c.device, d.mining_ports, d.mining_cpu_percent, d.mining_cycles),

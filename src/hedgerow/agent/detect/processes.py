@@ -1,7 +1,8 @@
 """Processes running from deleted files, from memory (memfd) or from writable temp dirs.
 
 That is how Mirai and most IoT malware run: dropped into /tmp, /dev/shm or /var/run, started,
-then deleted. One alert per process (pid and start time).
+then deleted. One alert per process (pid and start time). Executables matching ``allow``
+(fnmatch patterns, e.g. runc's own ``/memfd:runc_cloned*`` re-exec) are never reported.
 
 Example:
     >>> from hedgerow.agent.observe import ProcInfo, Snapshot
@@ -9,9 +10,14 @@ Example:
     >>> d = SuspiciousExecutables(device="cam", dirs=["/tmp"])
     >>> [a.summary for a in d.observe(Snapshot(t=5.0, processes={42: p}), None)]
     ['pid 42 (x) runs /tmp/.x, deleted from disk, from a writable temp dir']
+    >>> runc = ProcInfo(43, "runc", "/memfd:runc_cloned:/proc/self/exe", True, "", 0, 8, 0)
+    >>> SuspiciousExecutables("cam", ["/tmp"], allow=["/memfd:runc_cloned*"]).reasons(runc)
+    []
 """
 
 from __future__ import annotations
+
+import fnmatch
 
 from hedgerow.agent.observe import ProcInfo, Snapshot
 from hedgerow.model import Alert, AlertKind, Severity
@@ -22,10 +28,11 @@ class SuspiciousExecutables:
     version = "1"
 
     def __init__(self, device: str, dirs: list[str], root: str = "/",
-                 max_seen: int = 65536) -> None:
+                 max_seen: int = 65536, allow: list[str] | None = None) -> None:
         self.device = device
         self.dirs = dirs
         self.root = root
+        self.allow = list(allow or [])
         self.max_seen = max_seen
         self._seen: set[tuple[int, int]] = set()
 
@@ -40,6 +47,8 @@ class SuspiciousExecutables:
     def reasons(self, p: ProcInfo) -> list[str]:
         out: list[str] = []
         exe = self.device_path(p.exe)
+        if any(fnmatch.fnmatchcase(exe, pattern) for pattern in self.allow):
+            return out
         if p.exe.startswith("/memfd:"):
             out.append("runs from memory (memfd), no file on disk")
         elif p.deleted:
