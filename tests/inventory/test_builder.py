@@ -5,7 +5,10 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
+import numpy as np
+
 from hedgerow.capture import open_capture
+from hedgerow.capture.batch import L3, PacketBatch
 from hedgerow.inventory import InventoryBuilder, OuiDatabase
 
 HUE = "HueSwitch"
@@ -92,3 +95,22 @@ def test_oui_longest_prefix_and_randomised() -> None:
     assert db.lookup("5c:cf:7f:06:d9:02").organization == "Espressif Inc."
     assert db.lookup("3a:12:34:56:78:9a").randomized
     assert db.lookup("01:00:5e:00:00:fb").multicast
+
+
+def test_udp_answers_to_the_internet_count_as_exposed_services() -> None:
+    batch = PacketBatch.empty(2)
+    batch.ts_ns[:] = [1_000_000_000, 2_000_000_000]
+    batch.l3[:] = L3.IPV4
+    batch.proto[:] = 17
+    batch.eth_src[:] = 0x001122334455
+    mapped = 0xFFFF_0000_0000
+    batch.src_lo[:] = mapped | 0xC0A80105  # 192.168.1.5 answers SSDP ...
+    batch.dst_lo[:] = [mapped | 0xCB007107, mapped | 0xCB007108]  # ... to 203.0.113.7/8
+    batch.sport[:] = 1900
+    batch.dport[:] = [40000, 40001]
+    batch.data = np.zeros(0, dtype=np.uint8)
+    builder = InventoryBuilder()
+    builder.add_batch(batch)
+    obs = builder.finish().observations["00:11:22:33:44:55"]
+    assert obs.services["udp/1900"]["outside_peers"] == ["203.0.113.7", "203.0.113.8"]
+    assert obs.services["udp/1900"]["connections"] == 2

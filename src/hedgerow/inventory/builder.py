@@ -52,7 +52,7 @@ from hedgerow.inventory.parsers import (
     parse_ssdp,
     parse_tls_hello,
 )
-from hedgerow.inventory.select import candidates
+from hedgerow.inventory.select import UDP_SERVICE_PORTS, candidates
 from hedgerow.model import Device, LocalNetworks
 
 _ESTABLISHED = ("SF", "S1", "S2", "S3", "RSTO", "RSTR")
@@ -282,6 +282,18 @@ class InventoryBuilder:
             for i, peer in enumerate(peers):
                 obs.add_connection(f"tcp/{dport}", _text(peer["dst_hi"], peer["dst_lo"]),
                                    outside, n if i == 0 else 0)
+        udp_answer = np.nonzero((b.proto == 17) & rows.src_local & ~rows.dst_local &
+                                np.isin(b.sport, UDP_SERVICE_PORTS) & (b.dport != b.sport))[0]
+        udp = (rows.frame(udp_answer, sport=b.sport[udp_answer], ts=rows.ts[udp_answer])
+               .group_by("mac", "src_hi", "src_lo", "sport")
+               .agg(pl.len().alias("len"), pl.col("ts").min().alias("first"),
+                    pl.struct("dst_hi", "dst_lo").unique(maintain_order=True)
+                    .head(_EXAMPLES).alias("peers")))
+        for mac, shi, slo, sport, n, first, peers in udp.iter_rows():
+            obs = self._get(self._key(mac, shi, slo))
+            for i, peer in enumerate(peers):
+                obs.add_service(f"udp/{sport}", first, _text(peer["dst_hi"], peer["dst_lo"]),
+                                n if i == 0 else 0)
         answered = np.nonzero(tcp & (flags == 0x12) & rows.src_local)[0]
         grouped = _top_per_device(
             rows.frame(answered, sport=b.sport[answered], outside=~rows.dst_local[answered],

@@ -17,6 +17,11 @@ import numpy.typing as npt
 from hedgerow.capture.batch import PacketBatch
 
 _UDP, _TCP = 17, 6
+UDP_SERVICE_PORTS = np.array([53, 69, 123, 161, 1900, 3702, 5353, 5683, 10001, 11211, 37810],
+                             dtype=np.uint16)
+"""UDP services whose answers to the internet show a device reachable (and abusable for
+reflection) from outside: DNS, TFTP, NTP, SNMP, SSDP, WS-Discovery, mDNS, CoAP, Ubiquiti
+discovery, memcached, the DVR discovery service of the 37810 reflection attacks."""
 _HTTP_REQUEST_HEADS = [b"GET ", b"POST", b"HEAD", b"PUT ", b"NOTI", b"SUBS"]
 
 
