@@ -283,6 +283,7 @@ class InventoryBuilder:
                 obs.add_connection(f"tcp/{dport}", _text(peer["dst_hi"], peer["dst_lo"]),
                                    outside, n if i == 0 else 0)
         udp_answer = np.nonzero((b.proto == 17) & rows.src_local & ~rows.dst_local &
+                                ~is_group_address(b.dst_hi, b.dst_lo) &
                                 np.isin(b.sport, UDP_SERVICE_PORTS) & (b.dport != b.sport))[0]
         udp = (rows.frame(udp_answer, sport=b.sport[udp_answer], ts=rows.ts[udp_answer])
                .group_by("mac", "src_hi", "src_lo", "sport")
