@@ -92,8 +92,13 @@ def assess_inputs(
     local_networks: LocalNetworks | None = None,
     alerts: Sequence[Alert] = (),
     extra_findings: Sequence[Finding] = (),
+    probe_rate: float | None = None,
 ) -> HouseholdAssessment:
-    """Inventory, findings and risk for captures / conn.logs, joined with detector alerts."""
+    """Inventory, findings and risk for captures / conn.logs, joined with detector alerts.
+
+    With ``probe_rate`` (attempts per second) the inventoried devices inside the home networks
+    are also probed actively (:mod:`hedgerow.assess.probe`; opt-in).
+    """
     builder = InventoryBuilder(local_networks)
     telnet = TelnetSessions()
     statuses: list[InputStatus] = []
@@ -111,6 +116,11 @@ def assess_inputs(
     inventory = builder.finish()
     logins = telnet.attempts()
     findings = assess_network(inventory, logins) + list(extra_findings)
+    if probe_rate is not None:
+        from hedgerow.assess.probe import probe_inventory
+
+        findings += probe_inventory(inventory, local_networks or LocalNetworks.default(),
+                                    rate=probe_rate)
     findings.sort(key=lambda f: (-f.severity.rank, f.device, f.check_id))
     names = {d.key: display_name(d) for d in inventory.devices}
     device_of = inventory.key_of_ip()

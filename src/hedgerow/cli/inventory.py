@@ -110,12 +110,8 @@ def inventory(inputs: tuple[Path, ...], home_nets: tuple[str, ...], alerts_path:
         err.print(f"[red]error[/red] {path}: no such file", highlight=False, soft_wrap=True)
     files = [f for p in inputs if p.exists()
              for f in (sorted(p.rglob("*.pcap*")) if p.is_dir() else [p])]
-    assessment = assess_inputs(files, nets, alerts=_alerts(alerts_path))
-    if probe:
-        from hedgerow.assess.probe import probe_inventory
-
-        extra = probe_inventory(assessment.inventory, nets, rate=probe_rate)
-        assessment = assess_inputs(files, nets, alerts=assessment.alerts, extra_findings=extra)
+    assessment = assess_inputs(files, nets, alerts=_alerts(alerts_path),
+                               probe_rate=probe_rate if probe else None)
     for item in assessment.inputs:
         if item.status != "ok":
             text = item.message if item.message.startswith(item.path) else (

@@ -6,6 +6,7 @@ fixture and removed afterwards; nothing is sent anywhere but the namespace's add
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -14,10 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from conftest import require_root, require_tool
 from hedgerow.assess.household import assess_inputs
 from hedgerow.assess.probe import ProbeRefused, RateLimiter, check_target, probe_host
+from hedgerow.cli.main import main
 from hedgerow.model import LocalNetworks
 
 NS, HOST_IF, DEV_IF = "hr-inv-dev", "hr-inv-h0", "hr-inv-d0"
@@ -142,3 +145,14 @@ def test_passive_check_sees_the_default_password_login_in_the_capture(device: Pa
     checks = {(f.check_id, f.evidence.get("user")) for f in result.findings}
     assert ("net.default-credential-login", "root") in checks
     assert any(f.check_id == "net.telnet-offered" for f in result.findings)
+
+
+def test_inventory_command_probes_only_home_devices(device: Path) -> None:
+    out = CliRunner().invoke(main, ["inventory", str(device), "--home-net", f"{DEV_IP}/32",
+                                    "--probe", "--probe-rate", "50", "--json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.output)
+    probed = [f for f in doc["findings"] if f["check_id"] == "net.probe-default-credentials"]
+    assert {(f["evidence"]["address"], f["evidence"]["service"]) for f in probed} == {
+        (DEV_IP, "telnet"), (DEV_IP, "ssh")}
+    assert doc["risk"]["household"]["band"] == "critical"
