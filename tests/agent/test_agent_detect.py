@@ -7,12 +7,16 @@ import shutil
 import socket
 import struct
 import subprocess
+import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from hedgerow.agent.detect.flood import OutboundFlood
 from hedgerow.agent.detect.listeners import NewListeners
 from hedgerow.agent.detect.logins import FailedLogins, parse_failure
+from hedgerow.agent.detect.network import OutboundScan
 from hedgerow.agent.detect.processes import SuspiciousExecutables
 from hedgerow.agent.integrity import IntegrityMonitor
 from hedgerow.agent.observe import Snapshot, take_snapshot
@@ -118,6 +122,33 @@ def test_deleted_executable_in_tmp_is_seen(tmp_path: Path) -> None:
         assert mine[0].evidence["deleted"] and mine[0].evidence["exe"] == str(exe)
         again = det.observe(take_snapshot("/proc", now=2.0), snap)
         assert all(a.evidence["pid"] != proc.pid for a in again)  # one alert per process
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+RAW_SOCKET_HOLDER = """
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+print("ready", flush=True)
+time.sleep(float(sys.argv[1]))
+"""
+
+
+def test_raw_tcp_socket_holder_is_a_scanner() -> None:
+    """A real process holding a raw TCP socket (how Mirai sends its SYN scan)."""
+    if os.geteuid() != 0:
+        pytest.skip("raw sockets need root")
+    proc = subprocess.Popen([sys.executable, "-c", RAW_SOCKET_HOLDER, "20"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        det = OutboundScan("cam", ports=[23, 2323])
+        snap = take_snapshot("/proc", now=1.0)
+        mine = [a for a in det.observe(snap, None) if a.evidence.get("pid") == proc.pid]
+        assert len(mine) == 1 and mine[0].evidence["raw_tcp_socket"]
+        assert not any(a.evidence.get("pid") == proc.pid for a in det.observe(snap, None))
+        assert all(not s.listening for s in snap.sockets.sockets if s.proto.startswith("raw"))
     finally:
         proc.kill()
         proc.wait()

@@ -1,6 +1,7 @@
 """Sockets and their owning processes, read from ``/proc`` (no ``ss``/``netstat`` needed).
 
-``read_sockets(proc)`` parses ``net/tcp``, ``tcp6``, ``udp``, ``udp6`` of the given proc root
+``read_sockets(proc)`` parses ``net/tcp``, ``tcp6``, ``udp``, ``udp6``, ``raw``, ``raw6`` (where
+the "local port" is the IP protocol number) of the given proc root
 (the network namespace of whoever reads it); ``socket_owners(proc)`` maps socket inodes to pids
 by reading ``/proc/<pid>/fd`` links, bounded by ``max_processes``. Lines that do not parse are
 skipped and counted in :attr:`SocketTable.malformed`.
@@ -43,6 +44,8 @@ class Sock:
 
     @property
     def listening(self) -> bool:
+        if self.proto.startswith("raw"):
+            return False
         if self.proto.startswith("tcp"):
             return self.state == "LISTEN"
         return self.remote_port == 0 and self.state == "CLOSE"
@@ -102,7 +105,7 @@ def parse_line(line: str, proto: str) -> Sock:
 def read_sockets(proc: str | Path = "/proc") -> SocketTable:
     """All TCP/UDP sockets of the proc root's network namespace."""
     table = SocketTable()
-    for proto in ("tcp", "tcp6", "udp", "udp6"):
+    for proto in ("tcp", "tcp6", "udp", "udp6", "raw", "raw6"):
         try:
             with open(Path(proc) / "net" / proto, encoding="ascii", errors="replace") as fh:
                 next(fh, None)

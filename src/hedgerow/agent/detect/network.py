@@ -1,9 +1,11 @@
 """Outbound scanning and mining, attributed to the process that owns the sockets.
 
 Scanning: a process with many connections (established or being opened) to the telnet ports,
-or to many distinct addresses, within one cycle. Mining: a process using sustained CPU for
-``cycles`` consecutive cycles while connected to a mining-pool port or started with a
-``stratum+tcp://`` URL.
+or to many distinct addresses, within one cycle; or a process holding a raw TCP socket, which
+is how Mirai's scanner sends its SYNs without any connection showing in ``net/tcp``.
+
+Mining: a process using sustained CPU for ``cycles`` consecutive cycles while connected to a
+mining-pool port or started with a ``stratum+tcp://`` URL.
 
 Example:
     >>> from hedgerow.agent.observe import ProcInfo, Snapshot
@@ -37,9 +39,12 @@ def _by_pid(snap: Snapshot) -> dict[int, list[Sock]]:
     return out
 
 
+RAW_TCP = 6  # the protocol number a raw socket shows as its "local port"
+
+
 class OutboundScan:
     name = "agent.outbound-scan"
-    version = "1"
+    version = "2"
 
     def __init__(self, device: str, ports: list[int], port_connections: int = 5,
                  distinct_hosts: int = 30) -> None:
@@ -47,9 +52,32 @@ class OutboundScan:
         self.ports = ports
         self.port_connections = port_connections
         self.distinct_hosts = distinct_hosts
+        self._raw_seen: set[tuple[int, int]] = set()
+
+    def _raw_tcp(self, snap: Snapshot) -> list[Alert]:
+        alerts: list[Alert] = []
+        for s in snap.sockets.sockets:
+            if not s.proto.startswith("raw") or s.local_port != RAW_TCP:
+                continue
+            pid = snap.owners.get(s.inode)
+            p = snap.processes.get(pid) if pid is not None else None
+            key = (pid or 0, p.start_ticks if p else 0)
+            if key in self._raw_seen:
+                continue
+            self._raw_seen.add(key)
+            alerts.append(Alert(
+                kind=AlertKind.SCAN, detector=self.name, detector_version=self.version,
+                direction="outbound", device=self.device, peers=(), severity=Severity.HIGH,
+                confidence=0.7, start=snap.t, end=snap.t,
+                summary=f"pid {pid} ({p.name if p else '?'}) holds a raw TCP socket "
+                        "(crafted SYNs, the Mirai scanner's way)",
+                evidence={"pid": pid, "exe": p.exe if p else "", "raw_tcp_socket": True,
+                          "inode": s.inode},
+                mitre=("T1046",), window_key=key[1]))
+        return alerts
 
     def observe(self, snap: Snapshot, prev: Snapshot | None) -> list[Alert]:
-        alerts: list[Alert] = []
+        alerts: list[Alert] = self._raw_tcp(snap)
         served = _local_ports(snap)
         for pid, socks in _by_pid(snap).items():
             outbound = [s for s in socks if s.local_port not in served]
