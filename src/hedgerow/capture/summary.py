@@ -15,13 +15,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from hedgerow.capture.batch import L3, PacketBatch
-from hedgerow.capture.reader import CaptureReader
+
+if TYPE_CHECKING:
+    from hedgerow.capture.reader import CaptureReader
 
 LINK_NAMES = {
     0: "BSD loopback",

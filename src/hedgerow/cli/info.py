@@ -14,10 +14,12 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import click
 
-from hedgerow.capture.summary import CaptureSummary, link_name
+if TYPE_CHECKING:  # the capture stack (numpy, numba) loads only when the command runs
+    from hedgerow.capture.summary import CaptureSummary
 
 PROGRESS_MIN_BYTES = 32 * 1024 * 1024  # smaller inputs are read too fast to need a bar
 
@@ -43,7 +45,7 @@ def _progress(total: int, label: str) -> Iterator[Callable[[int], None] | None]:
 
 def _summarize(path: str) -> CaptureSummary:
     from hedgerow.capture import CaptureError, open_capture
-    from hedgerow.capture.summary import summarize
+    from hedgerow.capture.summary import CaptureSummary, summarize
 
     try:
         reader = open_capture(path)
@@ -54,6 +56,8 @@ def _summarize(path: str) -> CaptureSummary:
 
 
 def _text(summary: CaptureSummary) -> str:
+    from hedgerow.capture.summary import link_name
+
     if summary.error:
         return summary.error
     fmt = summary.format + (", gzip" if summary.compressed else "")
