@@ -106,3 +106,39 @@ def test_timed_block_expires(lab: Lab) -> None:
     time.sleep(2.5)
     assert t.list() == []
     assert lab.can_connect(lab.attacker, lab.device_ip, port)
+
+
+ATTEMPTS = ("import socket\n"
+            "ok = 0\n"
+            "for _ in range({n}):\n"
+            "    s = socket.socket(); s.settimeout(0.3)\n"
+            "    ok += s.connect_ex(({host!r}, {port})) == 0\n"
+            "    s.close()\n"
+            "print(ok)\n")
+
+
+def _successes(lab: Lab, n: int, port: int) -> int:
+    code = ATTEMPTS.format(n=n, host=lab.device_ip, port=port)
+    return int(lab.run(lab.attacker, [sys.executable, "-c", code], timeout=60).stdout)
+
+
+def test_rate_limit_and_quarantine(lab: Lab) -> None:
+    port = 8025
+    lab.spawn(lab.device, [sys.executable, "-c", SERVER.format(port=port)])
+    lab.wait_listening(lab.attacker, lab.device_ip, port)
+    t = NftTable("hr-test", netns=lab.device, rate_per_s=2, rate_burst=4)
+    t.ensure()
+    assert _successes(lab, 20, port) == 20
+    t.rate_limit(lab.attacker_ip, 60, reason="flood")
+    limited = _successes(lab, 20, port)
+    assert 1 <= limited <= 10, limited  # the burst passes, then about 2 new flows a second
+    assert [e.action for e in t.revoke(lab.attacker_ip)] == ["rate_limit"]
+    assert _successes(lab, 10, port) == 10
+
+    # Quarantine by address: nothing but DNS/DHCP to this host gets through.
+    (entry,) = t.quarantine(60, ip=lab.attacker_ip, reason="infected")
+    assert entry.action == "quarantine"
+    assert not lab.can_connect(lab.attacker, lab.device_ip, port, timeout=1.0)
+    assert [e.set_name for e in t.revoke(lab.attacker_ip)] == ["quarantine4"]
+    assert lab.can_connect(lab.attacker, lab.device_ip, port)
+    t.destroy()
