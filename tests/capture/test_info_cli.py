@@ -96,3 +96,9 @@ def test_reads_a_pipe(corpus: Path) -> None:
     assert result.returncode == 0, result.stderr.decode()[-500:]
     summary = json.loads(result.stdout)
     assert summary["compressed"] and summary["packets"] == 3103
+
+
+def test_registering_the_command_loads_no_capture_stack() -> None:
+    code = "import sys, hedgerow.cli.info; print('numpy' in sys.modules, 'numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
