@@ -124,3 +124,14 @@ def test_standards_mapping_is_complete_and_validated(tmp_path: Path) -> None:
     bad.write_text("checks:\n  x.y:\n    title: t\n    severity: high\n    colour: red\n")
     with pytest.raises(StandardsError, match=r"x\.y.*unknown key"):
         load_standards(bad)
+
+
+def test_run_reassesses_on_schedule(cfg: AgentConfig) -> None:
+    """With a fake clock: assessed at start and again once ``assess_interval_s`` has passed."""
+    now = [1000.0]
+    cfg.assess_interval_s = 10.0
+    agent = Agent(cfg, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + 4.0))
+    runs: list[float] = []
+    agent.on_finding(lambda f: runs.append(now[0]) if f.check_id == "ssh.root-login" else None)
+    agent.run(cycles=4, interval_s=4.0)
+    assert runs == [1000.0, 1012.0]  # cycles at 1000, 1004, 1008, 1012

@@ -102,6 +102,7 @@ class AgentConfig:
     proc: str = "/proc"
     state_dir: str = DEFAULT_STATE_DIR
     interval_s: float = 5.0
+    assess_interval_s: float = 86400.0
     assess: AssessConfig = field(default_factory=AssessConfig)
     detect: DetectConfig = field(default_factory=DetectConfig)
     protect: ProtectConfig = field(default_factory=ProtectConfig)

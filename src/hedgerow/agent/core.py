@@ -189,13 +189,20 @@ class Agent:
 
     def run(self, cycles: int | None = None, interval_s: float | None = None,
             assess_first: bool = True) -> RunSummary:
-        """Monitor every ``interval_s`` for ``cycles`` cycles (None: until :meth:`stop`)."""
+        """Monitor every ``interval_s`` for ``cycles`` cycles (None: until :meth:`stop`).
+
+        The assessment runs first (unless ``assess_first`` is False) and again every
+        ``assess_interval_s`` (0: never again); new findings are spooled, repeats are not.
+        """
         interval = self.config.interval_s if interval_s is None else interval_s
         summary = RunSummary()
         self._stop = False
-        if assess_first:
-            summary.findings = self.assess()
+        every = self.config.assess_interval_s
+        last_assess = self.clock() if not assess_first else None
         while not self._stop and (cycles is None or summary.cycles < cycles):
+            if every > 0 and (last_assess is None or self.clock() - last_assess >= every):
+                last_assess = self.clock()
+                summary.findings.extend(self.assess())
             started = time.monotonic()
             summary.alerts.extend(self.cycle(summary))
             summary.cycles += 1
