@@ -122,8 +122,10 @@ def main() -> None:
         print(f"measured {name}: {r.wall_s:.2f} s wall, {r.cpu_s:.2f} s CPU", file=sys.stderr)
 
     print(f"\n{capture.name}: {packets:,} packets (best of {args.repeat} runs, whole process)")
-    print(f"{'tool':<10}{'pkts/s wall':>14}{'pkts/s CPU':>14}{'peak MB':>10}"
-          f"{'ours/x wall':>13}{'ours/x CPU':>12}")
+    print(
+        f"{'tool':<10}{'pkts/s wall':>14}{'pkts/s CPU':>14}{'peak MB':>10}"
+        f"{'ours/x wall':>13}{'ours/x CPU':>12}"
+    )
     ours = runs.get("hedgerow")
     for name, r in runs.items():
         ratio_wall = ratio_cpu = ""

@@ -76,7 +76,7 @@ def test_services_from_payload(corpus: Path) -> None:
 
 
 def test_icmp_echo_request_and_reply_pair(corpus: Path) -> None:
-    flows = flows_of(corpus / "ndpi/pcap/icmp-tunnel.pcap")
+    flows = flows_of(corpus / "ndpi/pcap/icmp-tunnel.pcap").filter(pl.col("proto") == "icmp")
     assert set(zip(flows["id.orig_p"], flows["id.resp_p"], strict=True)) == {(8, 0)}
     assert flows["id.orig_h"].unique().to_list() == ["192.168.154.131"]
     assert flows["orig_pkts"].sum() == 448 and flows["resp_pkts"].sum() == 415  # tshark's counts
@@ -130,9 +130,10 @@ def test_small_table_grows_and_memory_follows_live_flows(corpus: Path) -> None:
 
 def test_timeouts_split_flows(corpus: Path) -> None:
     path = corpus / "ndpi/pcap/icmp-tunnel.pcap"
-    default = flows_of(path)
-    short = flows_of(path, config=MeterConfig(icmp_inactivity=5.0))
-    active = flows_of(path, config=MeterConfig(active_timeout=60.0))
+    icmp = pl.col("proto") == "icmp"
+    default = flows_of(path).filter(icmp)
+    short = flows_of(path, config=MeterConfig(icmp_inactivity=5.0)).filter(icmp)
+    active = flows_of(path, config=MeterConfig(active_timeout=60.0)).filter(icmp)
     assert short.height > default.height and active.height > default.height
     for frame in (short, active):
         assert frame["orig_pkts"].sum() == default["orig_pkts"].sum()
@@ -146,3 +147,15 @@ def test_uids_deterministic_and_unique(corpus: Path, name: str) -> None:
     assert a["uid"].n_unique() == a.height
     assert sorted(a["uid"].to_list()) == sorted(b["uid"].to_list())
     assert a["uid"].str.contains(r"^C[0-9A-Za-z]{17}$").all()
+
+
+def test_arp_sweep_as_arp_flows(corpus: Path) -> None:
+    """slips test8: one host ARPs the whole /24; unanswered requests are S0 'flows'."""
+    flows = flows_of(corpus / "slips/dataset/test8-malicious.pcap")
+    arp = flows.filter(pl.col("proto") == "arp")
+    sweeper = arp.filter(pl.col("id.orig_h") == "192.168.1.247")
+    assert sweeper["id.resp_h"].n_unique() == 255
+    assert (sweeper["conn_state"] == "S0").sum() > 250
+    answered = sweeper.filter(pl.col("conn_state") == "SF")
+    assert answered.height > 0 and (answered["resp_pkts"] > 0).all()
+    assert (arp["orig_ip_bytes"] == 28 * arp["orig_pkts"]).all()

@@ -63,7 +63,8 @@ def our_flows(pcap: Path) -> pl.DataFrame:
     with open_capture(pcap) as capture:
         parts = [meter.add(batch) for batch in capture]
     parts.append(meter.flush())
-    return pl.concat(parts)
+    # ARP exchanges are a Hedgerow extension; Zeek's conn.log has none.
+    return pl.concat(parts).filter(pl.col("proto") != "arp")
 
 
 def _trace(corpus: Path, name: str) -> tuple[Path, Path]:

@@ -32,7 +32,10 @@ _BASE62 = np.frombuffer(
 )
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _PROTO_NAMES = pl.Series(
-    [{6: "tcp", 17: "udp", 1: "icmp", 58: "icmp"}.get(p, "unknown_transport") for p in range(256)]
+    [
+        {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp", 254: "arp"}.get(p, "unknown_transport")
+        for p in range(256)
+    ]
 )
 _STATES = [
     "REJ",
@@ -194,7 +197,7 @@ def build_flows(t: k.FlowTable, pool: npt.NDArray[np.uint8]) -> FlowBatch:
     r_lo = np.where(oa, t.b_lo, t.a_lo)
     addrs = addr_strings(np.concatenate([o_hi, r_hi]), np.concatenate([o_lo, r_lo]))
     is_tcp = t.proto == 6
-    is_udp = t.proto == 17
+    is_udp = (t.proto == 17) | (t.proto == 254)  # ARP exchanges get UDP-like states
     tcp_size, tcp_missed = _tcp_sizes(t)
     size = np.where(is_tcp[:, None], tcp_size, t.pay_bytes)
     missed = np.where(is_tcp[:, None], tcp_missed, 0).sum(axis=1)

@@ -21,13 +21,15 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from hedgerow.capture.batch import DecodeStatus, Frag, PacketBatch
+from hedgerow.capture.batch import L3, DecodeStatus, Frag, PacketBatch
 from hedgerow.flows import kernels as k
 from hedgerow.flows.build import build_flows
 from hedgerow.flows.ports import LIKELY_SERVER_TCP, LIKELY_SERVER_UDP, icmp_ports
 from hedgerow.flows.schema import FlowBatch, empty_flows
 
 _NS = 1_000_000_000
+ARP_PROTO = 254
+"""Pseudo IP protocol number under which ARP exchanges are metered (``proto`` = ``"arp"``)."""
 _EMIT_CHUNK = 8192
 _SHRINK_AFTER = 16
 
@@ -82,10 +84,22 @@ class FlowMeter:
         self.packets += n
         if n == 0:
             return empty_flows()
-        usable = (batch.status == DecodeStatus.OK) & ((batch.l3 == 4) | (batch.l3 == 6))
+        is_arp = (batch.l3 == L3.ARP) & ((batch.src_lo != 0) | (batch.dst_lo != 0))
+        usable = (batch.status == DecodeStatus.OK) & (
+            (batch.l3 == L3.IPV4) | (batch.l3 == L3.IPV6) | is_arp
+        )
         sel = np.flatnonzero(usable).astype(np.int64)
         self.ignored += n - sel.shape[0]
-        sport, dport, prefer_resp = icmp_ports(batch.proto, batch.sport, batch.dport)
+        proto, ip_len = batch.proto, batch.ip_len
+        sport, dport, prefer_resp = icmp_ports(proto, batch.sport, batch.dport)
+        if is_arp.any():
+            # ARP as a pseudo-protocol: sender/target addresses, no ports; a reply seen first
+            # makes its receiver (the asker) the originator.
+            proto = np.where(is_arp, ARP_PROTO, proto).astype(np.uint8)
+            ip_len = np.where(is_arp, 28, ip_len).astype(np.uint32)
+            prefer_resp = np.where(is_arp, batch.sport == 2, prefer_resp)
+            sport = np.where(is_arp, 0, sport).astype(np.int32)
+            dport = np.where(is_arp, 0, dport).astype(np.int32)
         later = batch.frag == Frag.LATER
         first = batch.frag == Frag.FIRST
         pos = 0
@@ -102,13 +116,13 @@ class FlowMeter:
                 batch.dst_lo,
                 sport,
                 dport,
-                batch.proto,
+                proto,
                 batch.vlan,
                 prefer_resp,
                 later,
                 first,
                 batch.ip_id,
-                batch.ip_len,
+                ip_len,
                 batch.tcp_flags,
                 batch.seq,
                 batch.ack,
