@@ -92,8 +92,8 @@ def _enforcer(table: str, management: list[str], rate: int, burst: int,
               help="Cut a batch after this long even when not full.")
 @click.option("--ring-mb", type=int, default=64, show_default=True,
               help="Kernel ring size (absorbs bursts).")
-@click.option("--early-every", type=float, default=1.0, show_default=True,
-              help="Seconds between checks for attacks still under way (0: every tick).")
+@click.option("--early-every", type=float, default=0.5, show_default=True,
+              help="Least seconds between checks for attacks still under way.")
 @click.option("--stats-every", type=float, default=10.0, show_default=True,
               help="Seconds between stats lines on stderr.")
 def sense(iface: str, policy_path: Path | None, dry_run: bool, metrics_port: int,
