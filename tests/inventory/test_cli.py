@@ -45,6 +45,7 @@ def test_scan_report_gains_devices_findings_risk_and_renders(corpus: Path,
     result = CliRunner().invoke(main, ["scan", *_pcaps(corpus, "D-LinkWaterSensor"),
                                        "-o", str(out)])
     assert result.exit_code == 0, result.output
+    assert "Devices and their risk" in result.output and "Your network scores" in result.output
     report = json.loads((out / "report.json").read_text())
     assert {"devices", "findings", "risk"} <= set(report)
     sensor = next(d for d in report["devices"] if d["mac"] == "6c:72:20:c5:17:5a")

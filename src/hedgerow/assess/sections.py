@@ -1,9 +1,11 @@
-"""The ``devices``, ``findings`` and ``risk`` sections of ``hedgerow scan``'s report.json.
+"""The household assessment of a ``hedgerow scan``: report.json sections and terminal table.
 
-:func:`register_sections` adds them through the report's section hook
-(:func:`hedgerow.report.jsonreport.register_section`): the scan's captures are read again as
-packets for the inventory (conn.logs for services and peers), and the scan's alerts join the
-risk scores. The assessment is computed once per scan result and shared by the sections.
+:func:`register_sections` adds ``devices``, ``findings`` and ``risk`` to report.json through
+the report's section hook (:func:`hedgerow.report.jsonreport.register_section`). The scan's
+captures are read again as packets for the inventory (conn.logs give services and peers), the
+scan's alerts join the risk scores, and with a probe rate the home devices are also probed
+(opt-in). The assessment is made once per scan result and shared by the sections and the
+terminal table.
 
 Example:
     >>> register_sections()
@@ -20,35 +22,41 @@ from typing import Any
 from hedgerow.assess.household import HouseholdAssessment, assess_inputs
 from hedgerow.model import LocalNetworks
 
-_CACHE: dict[int, tuple[object, dict[str, Any]]] = {}
+_CACHE: dict[tuple[int, float | None], tuple[object, HouseholdAssessment]] = {}
 
 
-def household_sections(result: Any) -> dict[str, Any]:
-    """The assessment of a :class:`hedgerow.report.result.ScanResult` as report sections."""
-    cached = _CACHE.get(id(result))
+def assessment_for(result: Any, probe_rate: float | None = None) -> HouseholdAssessment:
+    """The assessment of a :class:`hedgerow.report.result.ScanResult` (computed once)."""
+    key = (id(result), probe_rate)
+    cached = _CACHE.get(key)
     if cached is not None and cached[0] is result:
         return cached[1]
-    assessment: HouseholdAssessment = assess_inputs(
+    assessment = assess_inputs(
         [i.path for i in result.inputs if i.status != "error"],
         LocalNetworks.parse(result.home_networks) if result.home_networks else None,
         alerts=result.alerts,
+        probe_rate=probe_rate,
     )
-    doc = assessment.to_dict()
     _CACHE.clear()
-    _CACHE[id(result)] = (result, doc)
-    return doc
+    _CACHE[key] = (result, assessment)
+    return assessment
 
 
-def register_sections() -> None:
-    """Register the sections with the scan report (idempotent)."""
+def household_sections(result: Any, probe_rate: float | None = None) -> dict[str, Any]:
+    """The report sections of a scan result."""
+    return assessment_for(result, probe_rate).to_dict()
+
+
+def register_sections(probe_rate: float | None = None) -> None:
+    """Register the sections with the scan report (re-registering replaces them)."""
     from hedgerow.report.jsonreport import register_section
 
     for name in ("devices", "findings", "risk"):
-        register_section(name, _provider(name))
+        register_section(name, _provider(name, probe_rate))
 
 
-def _provider(name: str) -> Callable[[Any], Any]:
+def _provider(name: str, probe_rate: float | None) -> Callable[[Any], Any]:
     def provide(result: Any) -> Any:
-        return household_sections(result)[name]
+        return household_sections(result, probe_rate)[name]
 
     return provide

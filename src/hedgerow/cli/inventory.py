@@ -5,9 +5,6 @@ Example:
     $ hedgerow inventory home/*.pcap --html report.html --json > report.json
     $ hedgerow inventory home.pcap --probe --html report.html   # opt-in active checks
 
-Importing this module also adds the ``devices``, ``findings`` and ``risk`` sections to
-``hedgerow scan``'s report.json (see :mod:`hedgerow.assess.sections`).
-
 Exit status: 0 all inputs read; 3 some could not be read; 4 none could be read; 2 bad usage.
 """
 
@@ -20,17 +17,12 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
 
-from hedgerow.assess.household import HouseholdAssessment, assess_inputs, display_name
-from hedgerow.assess.sections import register_sections
+from hedgerow.assess.household import HouseholdAssessment, assess_inputs
 from hedgerow.model import Alert, LocalNetworks
 from hedgerow.model.networks import DEFAULT_LOCAL_NETWORKS
+from hedgerow.report.devices import render_devices
 from hedgerow.report.html import render_html
-
-register_sections()
-
-_BAND_STYLE = {"low": "green", "moderate": "yellow", "high": "dark_orange", "critical": "red"}
 
 
 def _alerts(path: Path | None) -> list[Alert]:
@@ -54,32 +46,6 @@ def document(assessment: HouseholdAssessment) -> dict[str, Any]:
     last = max((d.last_seen for d in devices), default=None)
     return {"time_span": {"first": first, "last": last},
             "alerts": [a.to_dict() for a in assessment.alerts], **assessment.to_dict()}
-
-
-def render_terminal(assessment: HouseholdAssessment, console: Console) -> None:
-    table = Table(title="Devices", show_lines=False, expand=False)
-    for col in ("risk", "device", "IP", "MAC", "maker", "kind", "model", "services"):
-        table.add_column(col, overflow="fold")
-    ranked = sorted(assessment.inventory.devices,
-                    key=lambda d: -assessment.device_risk[d.key].score)
-    for d in ranked:
-        risk = assessment.device_risk[d.key]
-        kind = f"{d.kind} ({d.kind_confidence:.2f})" if d.kind else "?"
-        table.add_row(f"[{_BAND_STYLE[risk.band]}]{risk.score}[/]", d.name or d.key,
-                      ", ".join(d.ips[:2]), d.mac or "", d.vendor or "?", kind, d.model or "",
-                      ", ".join(d.services[:5]))
-    console.print(table)
-    if assessment.findings:
-        console.print("[bold]Weaknesses[/bold]")
-        names = {d.key: display_name(d) for d in assessment.inventory.devices}
-        for f in assessment.findings:
-            console.print(f"  {f.severity.value:8} {names.get(f.device, f.device)}: {f.title}",
-                          highlight=False, soft_wrap=True)
-    console.print(f"[bold]{assessment.household.explanation}[/bold]", highlight=False)
-    stats = assessment.inventory.stats
-    if stats.malformed:
-        skipped = ", ".join(f"{k} {v}" for k, v in sorted(stats.malformed.items()))
-        console.print(f"[yellow]skipped malformed packets:[/yellow] {skipped}", highlight=False)
 
 
 @click.command("inventory")
@@ -123,7 +89,7 @@ def inventory(inputs: tuple[Path, ...], home_nets: tuple[str, ...], alerts_path:
     if as_json:
         click.echo(json.dumps(doc, indent=2, default=str))
     else:
-        render_terminal(assessment, Console())
+        render_devices(assessment, Console())
         if html_path is not None:
             Console().print(f"Wrote {html_path}")
     failed = len(missing) + sum(i.status == "error" for i in assessment.inputs)

@@ -3,6 +3,10 @@
 Example:
     $ hedgerow scan data/samples/ -o out/demo
     $ hedgerow scan capture.pcap --home-net 192.168.1.0/24 --intel feed.stix.json --json
+    $ hedgerow scan capture.pcap --probe   # also probe home devices (opt-in, active)
+
+After the attacks, the devices with their risk are shown, and report.json gains the
+``devices``, ``findings`` and ``risk`` sections (:mod:`hedgerow.assess.sections`).
 
 Exit status: 0 every input was read; 3 some inputs could not be read (the others were
 analysed); 4 no input could be read; 2 bad usage (rule file, home network, intel file).
@@ -18,6 +22,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from hedgerow.assess.sections import assessment_for, register_sections
 from hedgerow.cli.scaninput import FileRead, expand_inputs, read_flows
 from hedgerow.detect.engine import DetectionEngine
 from hedgerow.detect.ruleload import RuleError
@@ -25,6 +30,7 @@ from hedgerow.intel import IntelError
 from hedgerow.model import Alert, LocalNetworks
 from hedgerow.model.networks import DEFAULT_LOCAL_NETWORKS
 from hedgerow.report.alertlog import write_alerts_jsonl
+from hedgerow.report.devices import render_devices
 from hedgerow.report.hosts import HostTally
 from hedgerow.report.jsonreport import build_report
 from hedgerow.report.result import InputOutcome, ScanResult
@@ -135,6 +141,11 @@ def exit_code(result: ScanResult) -> int:
     help="Indicator list: plain text, CSV or STIX 2.1 JSON (repeatable).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout instead.")
+@click.option("--probe", is_flag=True,
+              help="Also probe home devices actively (default passwords on telnet/SSH, open "
+                   "ports); only addresses inside the home networks are touched.")
+@click.option("--probe-rate", default=20.0, show_default=True,
+              help="Probe connection attempts per second (all devices together).")
 def scan(
     inputs: tuple[Path, ...],
     outdir: Path | None,
@@ -142,8 +153,12 @@ def scan(
     rule_dirs: tuple[Path, ...],
     intel_files: tuple[Path, ...],
     as_json: bool,
+    probe: bool,
+    probe_rate: float,
 ) -> None:
     """Find attacks in and out of the home in captures (pcap, pcapng) and Zeek conn.logs."""
+    rate = probe_rate if probe else None
+    register_sections(rate)
     err = Console(stderr=True)
     missing = [p for p in inputs if not p.exists()]
     for path in missing:
@@ -188,6 +203,7 @@ def scan(
         click.echo(json.dumps(build_report(result), indent=2))
     else:
         render(result, Console())
+        render_devices(assessment_for(result, rate), Console())
         if outdir is not None:
             Console().print(f"Wrote {outdir / 'alerts.jsonl'} and {outdir / 'report.json'}")
     sys.exit(exit_code(result))
