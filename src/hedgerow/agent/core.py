@@ -71,6 +71,7 @@ class Agent:
         self.errors: list[str] = []
         self._alert_hooks: list[Callable[[Alert], None]] = []
         self._finding_hooks: list[Callable[[Finding], None]] = []
+        self._action_hooks: list[Callable[[dict[str, Any]], None]] = []
         self._stop = False
         self._spool: Spool | None = None
         self._protector: Protector | None = None
@@ -91,6 +92,10 @@ class Agent:
 
     def on_finding(self, hook: Callable[[Finding], None]) -> None:
         self._finding_hooks.append(hook)
+
+    def on_action(self, hook: Callable[[dict[str, Any]], None]) -> None:
+        """Called with each action-log record (block, kill, lockdown...) the policy produced."""
+        self._action_hooks.append(hook)
 
     def stop(self) -> None:
         """Ask :meth:`run` to return after the current cycle (safe from a signal handler)."""
@@ -183,6 +188,8 @@ class Agent:
             actions = self.protector.handle(alert)
             for record in actions:
                 self.spool.put("action", record, event_id("action", record))
+                for action_hook in self._action_hooks:
+                    action_hook(record)
             if summary is not None:
                 summary.actions.extend(actions)
         return alerts

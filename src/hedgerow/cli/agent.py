@@ -115,15 +115,7 @@ def run_cmd(config: str | None, root: str | None, proc: str | None, state_dir: s
 
     agent_.on_alert(lambda a: emit("alert", a.to_dict()))
     agent_.on_finding(lambda f: emit("finding", f.to_dict()))
-    original = agent_.protector.handle
-
-    def handle_and_print(alert: Any) -> list[dict[str, Any]]:
-        records = original(alert)
-        for r in records:
-            emit("action", r)
-        return records
-
-    agent_.protector.handle = handle_and_print  # type: ignore[method-assign]
+    agent_.on_action(lambda record: emit("action", record))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: agent_.stop())
     summary = agent_.run(cycles=cycles, interval_s=interval, assess_first=not no_assess)
