@@ -6,9 +6,11 @@ fixture and removed afterwards; nothing is sent anywhere but the namespace's add
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -25,7 +27,7 @@ from hedgerow.model import LocalNetworks
 
 NS, HOST_IF, DEV_IF = "hr-inv-dev", "hr-inv-h0", "hr-inv-d0"
 HOST_IP, DEV_IP = "10.231.7.1", "10.231.7.2"
-SSH_USER, SSH_PASSWORD = "tech", "tech"
+SSH_USER, SSH_PASSWORD = "ubnt", "ubnt"
 NETS = LocalNetworks.parse(["10.231.7.0/24"])
 
 
@@ -96,19 +98,27 @@ def device(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             "-o", f"HostKey={tmp / 'hostkey'}", "-o", f"ListenAddress={DEV_IP}:22",
             "-o", "PasswordAuthentication=yes", "-o", "UsePAM=no",
             "-o", f"AllowUsers={SSH_USER}", "-o", f"PidFile={tmp / 'sshd.pid'}"],
-            stderr=subprocess.DEVNULL))
+            stderr=subprocess.DEVNULL, start_new_session=True))
         _wait_port(23)
         _wait_port(22)
         yield pcap
     finally:
         for proc in reversed(procs):
-            proc.terminate()
+            # each server runs in its own process group with the children it forked
+            with contextlib.suppress(ProcessLookupError):
+                if os.getpgid(proc.pid) == proc.pid:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                else:
+                    proc.terminate()
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
         if user_added:
-            _run("userdel", SSH_USER, check=False)
+            for _ in range(20):
+                if _run("userdel", "-f", SSH_USER, check=False).returncode in (0, 6):
+                    break
+                time.sleep(0.25)
         _run("ip", "link", "del", HOST_IF, check=False)
         _run("ip", "netns", "del", NS, check=False)
 
