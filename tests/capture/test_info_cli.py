@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from conftest import require_tool
@@ -102,3 +103,17 @@ def test_registering_the_command_loads_no_capture_stack() -> None:
     code = "import sys, hedgerow.cli.info; print('numpy' in sys.modules, 'numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch, corpus: Path) -> None:
+    """On a terminal a progress bar follows the bytes read; the summary is the same."""
+    from hedgerow.cli import info as info_module
+
+    monkeypatch.setattr(info_module, "PROGRESS_MIN_BYTES", 0)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    with info_module._progress(1000, "x") as update:
+        assert update is not None
+        update(500)
+    summary = info_module._summarize(str(corpus / SYNSCAN))  # with a bar: stderr is a "tty"
+    assert summary.packets == 2011 and summary.warnings == []
