@@ -78,7 +78,13 @@ class Episode:
 
 
 class WindowAggregator:
-    """Bounded per-key, per-window partial aggregates, merged batch after batch."""
+    """Bounded per-key, per-window partial aggregates, merged batch after batch.
+
+    State is the batch rows of windows still open (bucketed by window) plus the rows of the
+    last closed window (for the two-window measure). When windows close, one group-by over the
+    keys prunes every key whose flow count (or sum) cannot reach the capacity; the distinct
+    counts and evidence are computed for the few remaining keys only.
+    """
 
     def __init__(
         self,
@@ -102,14 +108,16 @@ class WindowAggregator:
         self.min_flows = min_flows
         self.actor = actor
         self.target = target
-        self._state: pl.DataFrame | None = None
+        self._kw = [*keys, "_w"]
+        self._last: pl.DataFrame | None = None
+        self._pending: dict[int, list[pl.DataFrame]] = {}
         self._next_window: int | None = None
         self._episodes: dict[tuple[str, ...], Episode] = {}
 
     def update(self, flows: pl.DataFrame, *, watermark: float, lateness: float) -> list[Episode]:
         """Add filtered flows; return episodes that ended in windows now closed."""
         if flows.height:
-            self._merge(self._partial(flows))
+            self._buffer(flows)
         if not math.isfinite(watermark):
             return []
         closed_through = math.floor((watermark - lateness) / self.window) - 1
@@ -117,38 +125,42 @@ class WindowAggregator:
 
     def flush(self) -> list[Episode]:
         """Judge every remaining window and close all episodes."""
-        if self._state is None or self._state.height == 0:
-            done = self._close_episodes(None)
-            return done
-        last = int(self._state["_w"].max())  # type: ignore[arg-type]
-        out = self._judge(last + 1)
+        windows = list(self._pending)
+        if self._last is not None and self._last.height:
+            windows.append(int(self._last["_w"].max()))  # type: ignore[arg-type]
+        if not windows:
+            return self._close_episodes(None)
+        out = self._judge(max(windows) + 1)
         out.extend(self._close_episodes(None))
         return out
 
-    def _partial(self, flows: pl.DataFrame) -> pl.DataFrame:
+    def _buffer(self, flows: pl.DataFrame) -> None:
+        """Keep the batch's rows, bucketed by window, until their window closes."""
         w = (pl.col("ts") / self.window).floor().cast(pl.Int64)
         if self._next_window is not None:
             w = pl.max_horizontal(w, pl.lit(self._next_window, dtype=pl.Int64))
-        d = (
-            pl.col(self.distinct).cast(pl.String)
-            if self.distinct
-            else pl.lit(None, dtype=pl.String)
-        ).alias("_d")
         s = (
             pl.col(self.sum_col).cast(pl.Float64).fill_null(0.0) if self.sum_col else pl.lit(0.0)
         ).alias("_s")
-        frame = flows.filter(pl.col("ts").is_not_null()).select(
+        cols = [
             *[pl.col(k).cast(pl.String).fill_null(_EMPTY_KEY) for k in self.keys],
             w.alias("_w"),
-            d,
             s,
             pl.col("ts"),
             pl.col("uid"),
             pl.col(self.actor).alias("_a"),
             pl.col(self.target).alias("_t"),
             pl.col("id.resp_p").alias("_p"),
-        )
-        return frame.group_by([*self.keys, "_w", "_d"]).agg(
+        ]
+        if self.distinct:
+            cols.append(pl.col(self.distinct).cast(pl.String).alias("_d"))
+        frame = flows.filter(pl.col("ts").is_not_null()).select(cols)
+        for (w,), part in frame.partition_by("_w", as_dict=True).items():
+            self._pending.setdefault(int(w), []).append(part)
+
+    def _window_stats(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """Counters, distinct values and evidence samples per (key, window)."""
+        aggs = [
             pl.len().cast(pl.Int64).alias("n"),
             pl.col("_s").sum().alias("s"),
             pl.col("ts").min().alias("t0"),
@@ -157,79 +169,88 @@ class WindowAggregator:
             pl.col("_a").drop_nulls().unique().sort().head(SAMPLE).alias("actors"),
             pl.col("_t").drop_nulls().unique().sort().head(SAMPLE).alias("targets"),
             pl.col("_p").drop_nulls().unique().sort().head(SAMPLE).alias("ports"),
-        )
-
-    def _merge(self, part: pl.DataFrame) -> None:
-        if self._state is None:
-            self._state = part
-            return
-        both = pl.concat([self._state, part], how="vertical_relaxed")
-        self._state = both.group_by([*self.keys, "_w", "_d"]).agg(
-            pl.col("n").sum(),
-            pl.col("s").sum(),
-            pl.col("t0").min(),
-            pl.col("t1").max(),
-            pl.col("uids").list.explode(**_FLAT).sort().head(UID_SAMPLE),
-            pl.col("actors").list.explode(**_FLAT).unique().sort().head(SAMPLE),
-            pl.col("targets").list.explode(**_FLAT).unique().sort().head(SAMPLE),
-            pl.col("ports").list.explode(**_FLAT).unique().sort().head(SAMPLE),
-        )
-
-    def _window_stats(self, rows: pl.DataFrame) -> pl.DataFrame:
-        return rows.group_by([*self.keys, "_w"]).agg(
-            pl.col("n").sum(),
-            pl.col("s").sum(),
-            pl.col("t0").min(),
-            pl.col("t1").max(),
-            pl.col("_d").drop_nulls().n_unique().alias("nd"),
-            pl.col("_d").drop_nulls().unique().sort().head(DISTINCT_CAP).alias("dvals"),
-            pl.col("uids").list.explode(**_FLAT).sort().head(UID_SAMPLE),
-            pl.col("actors").list.explode(**_FLAT).unique().sort().head(SAMPLE),
-            pl.col("targets").list.explode(**_FLAT).unique().sort().head(SAMPLE),
-            pl.col("ports").list.explode(**_FLAT).unique().sort().head(SAMPLE),
-        )
+        ]
+        if self.distinct:
+            aggs += [
+                pl.col("_d").drop_nulls().n_unique().alias("nd"),
+                pl.col("_d").drop_nulls().unique().sort().head(DISTINCT_CAP).alias("dvals"),
+            ]
+        else:
+            aggs += [pl.lit(0).alias("nd"), pl.lit([], dtype=pl.List(pl.String)).alias("dvals")]
+        return rows.group_by(self._kw).agg(aggs)
 
     def _judge(self, closed_through: int) -> list[Episode]:
-        state = self._state
-        if state is None or state.height == 0:
-            return self._close_episodes(closed_through)
         if self._next_window is None:
-            self._next_window = int(state["_w"].min())  # type: ignore[arg-type]
+            if not self._pending:
+                return self._close_episodes(closed_through)
+            self._next_window = min(self._pending)
         first = self._next_window
         if closed_through < first:
             return []
-        closed = state.filter(pl.col("_w") <= closed_through)
-        current = closed.filter(pl.col("_w") >= first)
-        shifted = closed.filter(pl.col("_w") < closed_through).with_columns(pl.col("_w") + 1)
-        union = pl.concat([current, shifted], how="vertical_relaxed").filter(pl.col("_w") >= first)
-        stats = union.group_by([*self.keys, "_w"]).agg(
-            pl.col("n").sum(), pl.col("s").sum(), pl.col("_d").drop_nulls().n_unique().alias("nd")
-        )
-        if self.distinct:
-            measure = pl.col("nd").cast(pl.Float64)
-        elif self.sum_col:
-            measure = pl.col("s")
-        else:
-            measure = pl.col("n").cast(pl.Float64)
-        hot = stats.filter((measure >= self.capacity) & (pl.col("n") >= self.min_flows)).select(
-            [*self.keys, "_w"]
-        )
-        hot_set = {(tuple(r[:-1]), int(r[-1])) for r in hot.iter_rows()}
+        parts = [
+            p for w in sorted(self._pending) if w <= closed_through for p in self._pending.pop(w)
+        ]
+        if self._last is not None:
+            parts.insert(0, self._last)
+        self._next_window = closed_through + 1
+        if not parts:
+            self._last = None
+            return self._close_episodes(closed_through)
+        rows = pl.concat(parts, how="vertical_relaxed")
+        self._last = rows.filter(pl.col("_w") == closed_through)
+        sub = self._candidates(rows)
+        hot_set: set[tuple[tuple[str, ...], int]] = set()
+        if sub.height:
+            hot = self._hot(sub, first, closed_through)
+            hot_set = {(tuple(r[:-1]), int(r[-1])) for r in hot.iter_rows()}
         keys = {k for k, _ in hot_set} | set(self._episodes)
         out: list[Episode] = []
         if keys:
-            wanted = pl.DataFrame([list(k) for k in keys], schema=self.keys, orient="row")
-            rows = closed.join(wanted, on=self.keys, how="inner")
-            per_window = self._window_stats(rows).sort([*self.keys, "_w"])
+            per_window = self._window_stats(sub).sort(self._kw)
             by_key: dict[tuple[str, ...], list[dict[str, object]]] = {}
             for r in per_window.iter_rows(named=True):
                 by_key.setdefault(tuple(r[k] for k in self.keys), []).append(r)
             for key in sorted(keys):
                 out.extend(self._advance(key, by_key.get(key, []), hot_set, first))
         out.extend(self._close_episodes(closed_through))
-        self._state = state.filter(pl.col("_w") >= closed_through)
-        self._next_window = closed_through + 1
         return out
+
+    def _candidates(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """Rows of keys that can reach the capacity (or have an episode open)."""
+        need = float(self.min_flows)
+        if not self.sum_col:
+            need = max(need, self.capacity)
+        totals = rows.group_by(self.keys).agg(pl.len().alias("n"), pl.col("_s").sum().alias("s"))
+        ok = pl.col("n") >= need
+        if self.sum_col:
+            ok = ok & (pl.col("s") >= self.capacity)
+        cand = totals.filter(ok).select(self.keys)
+        if self._episodes:
+            open_keys = pl.DataFrame(
+                [list(k) for k in sorted(self._episodes)], schema=self.keys, orient="row"
+            )
+            cand = pl.concat([cand, open_keys]).unique()
+        if cand.height == 0:
+            return rows.head(0)
+        return rows.join(cand, on=self.keys, how="semi")
+
+    def _hot(self, rows: pl.DataFrame, first: int, closed_through: int) -> pl.DataFrame:
+        """(key, window) pairs whose measure over the window and the one before hits capacity."""
+        current = rows.filter(pl.col("_w") >= first)
+        shifted = rows.filter(pl.col("_w") < closed_through).with_columns(pl.col("_w") + 1)
+        pairs = pl.concat([current, shifted], how="vertical_relaxed").filter(pl.col("_w") >= first)
+        aggs = [pl.len().alias("n"), pl.col("_s").sum().alias("s")]
+        if self.distinct:
+            aggs.append(pl.col("_d").drop_nulls().n_unique().alias("nd"))
+            measure = pl.col("nd").cast(pl.Float64)
+        elif self.sum_col:
+            measure = pl.col("s")
+        else:
+            measure = pl.col("n").cast(pl.Float64)
+        stats = pairs.group_by(self._kw).agg(aggs)
+        return stats.filter((measure >= self.capacity) & (pl.col("n") >= self.min_flows)).select(
+            self._kw
+        )
 
     def _advance(
         self,
