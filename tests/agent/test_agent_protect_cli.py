@@ -108,6 +108,9 @@ def test_cli_assess_dry_run_and_config_errors(tmp_path: Path) -> None:
     res = runner.invoke(agent_cli, ["assess", "-c", str(bad)])
     assert res.exit_code != 0 and "process_action" in res.output
     assert "Traceback" not in res.output
+    bad.write_text('[protect]\nmanagement = ["10.0.0.300"]\n')
+    res = runner.invoke(agent_cli, ["status", "-c", str(bad)])
+    assert res.exit_code != 0 and "protect.management: '10.0.0.300'" in res.output
     bad.write_text("interval_s = [\n")
     res = runner.invoke(agent_cli, ["status", "-c", str(bad)])
     assert res.exit_code != 0 and str(bad) in res.output and len(res.output.splitlines()) == 1

@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import socket
 import tomllib
@@ -133,6 +134,13 @@ class AgentConfig:
             raise ConfigError(f"{source}: protect.process_action must be stop, kill or none")
         if cfg.interval_s <= 0:
             raise ConfigError(f"{source}: interval_s must be positive")
+        for key in ("management", "lockdown_allow"):
+            for text in getattr(cfg.protect, key):
+                try:
+                    ipaddress.ip_network(text, strict=False)
+                except ValueError:
+                    raise ConfigError(f"{source}: protect.{key}: {text!r} is not an address "
+                                      "or network") from None
         return cfg
 
     def path(self, device_path: str) -> Path:

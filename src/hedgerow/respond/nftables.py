@@ -63,6 +63,8 @@ class Enforcement:
                 "comment": self.comment}
 
 
+SENT_KEPT = 1000
+
 _ACTION_OF_SET = {
     "block4": "block", "block6": "block", "ratelimit4": "rate_limit", "ratelimit6": "rate_limit",
     "quarantine4": "quarantine", "quarantine6": "quarantine", "quarantine_mac": "quarantine",
@@ -89,8 +91,13 @@ class NftTable:
         self.rate_burst = rate_burst
         self.timeout_s = timeout_s
         self.login_ports = tuple(int(p) for p in login_ports)
+        # The documents applied (or, in dry-run, not applied), newest last; the oldest are
+        # dropped beyond SENT_KEPT so a long-running daemon does not grow.
         self.sent: list[dict[str, Any]] = []
-        self._mgmt_nets = [ipaddress.ip_network(m, strict=False) for m in self.management]
+        try:
+            self._mgmt_nets = [ipaddress.ip_network(m, strict=False) for m in self.management]
+        except ValueError as exc:
+            raise NftError(f"management address: {exc}") from None
 
     # -- plumbing -------------------------------------------------------------------------
     def _argv(self, *args: str) -> list[str]:
@@ -114,6 +121,8 @@ class NftTable:
         """Send commands as one transaction (or record them in dry-run)."""
         doc = {"nftables": commands}
         self.sent.append(doc)
+        if len(self.sent) > SENT_KEPT:
+            del self.sent[: len(self.sent) - SENT_KEPT]
         if not self.dry_run:
             self._run(["-j", "-f", "-"], stdin=json.dumps(doc))
 
