@@ -119,14 +119,18 @@ class _Rows:
         return _text(int(self.batch.dst_hi[row]), int(self.batch.dst_lo[row]))
 
     def src_key(self, row: int) -> str | None:
-        if self.src_mac[row]:
-            return mac_text(int(self.batch.eth_src[row]))
-        return self.src(row) if self.src_local[row] else None
+        """The sending device: its MAC (or its address without one), if the sender is local.
+
+        Packets from outside carry the router's MAC; they are never the router's own words.
+        """
+        if not self.src_local[row]:
+            return None
+        return mac_text(int(self.batch.eth_src[row])) if self.src_mac[row] else self.src(row)
 
     def dst_key(self, row: int) -> str | None:
-        if self.dst_mac[row]:
-            return mac_text(int(self.batch.eth_dst[row]))
-        return self.dst(row) if self.dst_local[row] else None
+        if not self.dst_local[row]:
+            return None
+        return mac_text(int(self.batch.eth_dst[row])) if self.dst_mac[row] else self.dst(row)
 
     def frame(self, rows: npt.NDArray[np.intp], **extra: Any) -> pl.DataFrame:
         """A polars frame of the chosen rows keyed by source device (its MAC, else its
@@ -257,8 +261,7 @@ class InventoryBuilder:
 
     def _peers(self, rows: _Rows) -> None:
         b = rows.batch
-        sel = np.nonzero(rows.has_ip & (rows.src_mac | rows.src_local) &
-                         ~is_group_address(b.dst_hi, b.dst_lo))[0]
+        sel = np.nonzero(rows.has_ip & rows.src_local & ~is_group_address(b.dst_hi, b.dst_lo))[0]
         counts = _top_per_device(
             rows.frame(sel).group_by("mac", "src_hi", "src_lo", "dst_hi", "dst_lo").len(),
             _PEER_LIMIT * 2)
@@ -271,7 +274,7 @@ class InventoryBuilder:
         b = rows.batch
         tcp = b.proto == 6
         flags = b.tcp_flags & 0x12
-        opened = np.nonzero(tcp & (flags == 0x02) & (rows.src_mac | rows.src_local))[0]
+        opened = np.nonzero(tcp & (flags == 0x02) & rows.src_local)[0]
         conns = _top_per_device(
             rows.frame(opened, dport=b.dport[opened], outside=~rows.dst_local[opened])
             .group_by("mac", "src_hi", "src_lo", "dport", "outside")
@@ -408,7 +411,7 @@ class InventoryBuilder:
 
     def _http_response(self, rows: _Rows, row: int, payload: bytes) -> None:
         key = rows.src_key(row)
-        if key is None or not rows.src_local[row]:
+        if key is None:
             return
         resp = parse_http_response(payload)
         obs = self._get(key)
@@ -437,7 +440,7 @@ class InventoryBuilder:
             obs.add("domain", hello.sni.lower() if hello.sni else None)
             obs.add_tls("client-offer", hello.version, rows.dst(row), hello.sni)
             return
-        server = rows.src_key(row) if rows.src_local[row] else None
+        server = rows.src_key(row)
         if server is not None:
             self._get(server).add_tls("server", hello.version, rows.dst(row), None)
         client = rows.dst_key(row)
