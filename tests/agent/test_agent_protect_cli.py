@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from devroot import build_root
 
+import hedgerow.agent
 from hedgerow.agent import AgentConfig
 from hedgerow.agent.protect import Protector
 from hedgerow.cli.agent import agent as agent_cli
@@ -126,3 +127,13 @@ def test_agent_stays_light(module: str) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60).stdout
     assert out.strip() == "[]"
+
+
+def test_shipped_example_config_is_valid() -> None:
+    example = Path(hedgerow.agent.__file__).parent / "data" / "agent.example.toml"
+    cfg = AgentConfig.load(example)
+    assert cfg.protect.management == ["192.168.1.10"]
+    assert cfg.assess.credentials == ["admin:acme1234"]
+    defaults = AgentConfig()
+    assert cfg.detect.login_ports == defaults.detect.login_ports
+    assert cfg.detect.suspicious_dirs == defaults.detect.suspicious_dirs
