@@ -100,9 +100,11 @@ SCENARIOS = [
              "192.168.56.101", _between("192.168.56.1", "192.168.56.101"), ("192.168.56.1",)),
     Scenario("sshbrute", "slips/dataset/test19-malicious-ssh/malicious-ssh-bruteforce.pcap",
              "147.32.80.37", _between("147.32.80.40", "147.32.80.37"), ("147.32.80.40",)),
-    Scenario("synflood", "stopddos/pkt.TCP.synflood.spoofed.pcap", "", _every, ()),
-    Scenario("synack_reflection", "stopddos/amp.TCP.reflection.SYNACK.pcap", "", _every, ()),
-    Scenario("udp_reflection", "stopddos/amp.UDP.bacnet.IOT.37810.pcapng", "", _every, ()),
+    Scenario("synflood", "stopddos/pkt.TCP.synflood.spoofed.pcap", "10.10.10.10", _every, ()),
+    Scenario("synack_reflection", "stopddos/amp.TCP.reflection.SYNACK.pcap", "10.10.10.10",
+             _every, ()),
+    Scenario("udp_reflection", "stopddos/amp.UDP.bacnet.IOT.37810.pcapng", "10.10.10.1",
+             _every, ()),
 ]  # fmt: skip
 
 

@@ -35,7 +35,7 @@ def small_baseline(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 def test_learn_show_and_roundtrip(small_baseline: Path, corpus: Path) -> None:
     header = read_header(small_baseline)
     assert header["format"] == "hedgerow-baseline" and header["format_version"] == 1
-    assert len(header["feature_names"]) == 170 and len(header["training"]["captures"]) == 4
+    assert len(header["feature_names"]) == 180 and len(header["training"]["captures"]) == 4
     kinds = {d["mac"]: d["kind"] for d in header["devices"]}
     assert kinds.get("1c:5f:2b:aa:fd:4e") == "hub"
     shown = CliRunner().invoke(main, ["show", str(small_baseline)])
@@ -118,3 +118,18 @@ def test_cli_bad_input_messages(small_baseline: Path, tmp_path: Path, sshguess: 
     assert res.exit_code == 2 and "Traceback" not in res.output
     res = runner.invoke(main, ["learn", str(sshguess), "-o", str(bad), "--kind", "x"])
     assert res.exit_code == 2 and "MAC=KIND" in res.output
+
+
+def test_cli_score_prints_explained_alerts(small_baseline: Path, corpus: Path) -> None:
+    scan = corpus / "ndpi/pcap/synscan.pcap"
+    runner = CliRunner()
+    res = runner.invoke(main, ["score", str(scan), "-b", str(small_baseline), "--json"])
+    assert res.exit_code == 0, res.output
+    alerts = [json.loads(line) for line in res.output.splitlines()]
+    scanner = [a for a in alerts if a["device"] == "172.16.0.8"]
+    assert scanner and scanner[0]["kind"] == "anomaly"
+    top = scanner[0]["evidence"]["flows"][0]
+    assert "172.16.0.8" in (top["id.orig_h"], top["id.resp_h"])
+    assert "64.13.134.52" in scanner[0]["peers"]
+    text = runner.invoke(main, ["score", str(scan), "-b", str(small_baseline), "--model", "max"])
+    assert text.exit_code == 0 and "anomaly alert(s)" in text.output

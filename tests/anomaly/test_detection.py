@@ -62,7 +62,7 @@ def _overlay(home: dict, attack: PacketBatch, local: str, labels: np.ndarray):
     """The held-out benign traffic with ``attack`` laid over it (local end → the plug)."""
     test = home["test"]
     a = attack.take(np.arange(len(attack)))
-    if local:
+    if local:  # the attack's local end takes the plug's address and MAC
         dev = _ip4(local)
         macs = np.unique(np.concatenate([a.eth_src[a.src_lo == dev], a.eth_dst[a.dst_lo == dev]]))
         a.src_lo = np.where(a.src_lo == dev, home["plug_ip"], a.src_lo)
@@ -83,7 +83,7 @@ def _overlay(home: dict, attack: PacketBatch, local: str, labels: np.ndarray):
 CASES = {
     "hideandseek": ("slips/dataset/test7-malicious.pcap", "192.168.2.16"),
     "synscan": ("ndpi/pcap/synscan.pcap", "172.16.0.8"),
-    "synflood": ("stopddos/pkt.TCP.synflood.spoofed.pcap", ""),
+    "synflood": ("stopddos/pkt.TCP.synflood.spoofed.pcap", "10.10.10.10"),
 }
 
 
@@ -92,12 +92,12 @@ CASES = {
 def test_attacks_score_high_and_alert_on_the_device(corpus: Path, home: dict, case: str) -> None:
     path, local = CASES[case]
     attack = load_batch(corpus / path)
-    if local:
+    if case == "synflood":
+        labels = np.ones(len(attack), dtype=bool)  # every stopddos packet is attack traffic
+    else:
         dev = _ip4(local)
         infra = np.isin(attack.sport, [53, 67, 68, 123]) | np.isin(attack.dport, [53, 67, 68, 123])
         labels = ((attack.src_lo == dev) | (attack.dst_lo == dev)) & ~infra
-    else:
-        labels = np.ones(len(attack), dtype=bool)
     merged, y = _overlay(home, attack, local, labels)
     detector = AnomalyDetector(home["baseline"])
     score = np.concatenate(

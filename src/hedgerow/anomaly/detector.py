@@ -1,9 +1,11 @@
 """Scoring traffic against a baseline, and turning anomalous packets into explained alerts.
 
 :class:`AnomalyDetector` runs the feature kernel and both models over each
-:class:`~hedgerow.capture.batch.PacketBatch`. A packet's score is the larger of its two model
-scores, each divided by that model's calibrated threshold (the 99th percentile of the learning
-scores by default), so ``score >= 1`` marks a packet as unusual. Unusual packets are grouped per
+:class:`~hedgerow.capture.batch.PacketBatch`. A packet's score is the chosen model's score
+divided by its calibrated threshold (the 99.9th percentile of the learning scores by default), so
+``score >= 1`` marks a packet as unusual. ``model`` picks the autoencoder ensemble (``kitnet``,
+the default: best on every benchmark input), the half-space trees (``hst``) or the larger of
+both (``max``); both raw scores are always computed and reported. Unusual packets are grouped per
 local device (the local end of the packet: the sender for outbound/internal traffic, the receiver
 for inbound) and per ``window_s`` of event time. A group becomes one
 :class:`~hedgerow.model.Alert` with kind ``anomaly`` when it holds at least ``min_packets`` unusual
@@ -29,6 +31,7 @@ import numpy.typing as npt
 
 from hedgerow.anomaly.baseline import Baseline
 from hedgerow.anomaly.features import FeatureExtractor
+from hedgerow.anomaly.grouping import group_reduce, local_mask, sorted_groups, top_per_group
 from hedgerow.capture import open_capture
 from hedgerow.capture.batch import L3, PacketBatch
 from hedgerow.model import Alert, AlertKind, Direction, LocalNetworks, Severity
@@ -38,6 +41,9 @@ DETECTOR_VERSION = "1"
 TOP_FEATURES = 5
 TOP_FLOWS = 10
 _FLOW_TRACK = 256
+_PEER_TRACK = 64
+_DIRECTIONS = (Direction.INTERNAL, Direction.OUTBOUND, Direction.INBOUND, Direction.EXTERNAL)
+MODELS = ("kitnet", "hst", "max")
 _PROTO = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmp", 132: "sctp"}
 
 
@@ -63,6 +69,8 @@ class _Group:
     feature_sum: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     flows: dict[tuple[str, int, str, int, str], int] = field(default_factory=dict)
     peers: dict[str, int] = field(default_factory=dict)
+    peer_keys: set[int] = field(default_factory=set)
+    peer_count: int = 0
 
 
 class AnomalyDetector:
@@ -75,24 +83,30 @@ class AnomalyDetector:
         window_s: float = 60.0,
         min_packets: int = 10,
         strong: float = 3.0,
+        model: str = "kitnet",
     ) -> None:
+        if model not in MODELS:
+            raise ValueError(f"model must be one of {', '.join(MODELS)}, not {model!r}")
+        self.model = model
         self.baseline = baseline
         self.networks = networks or LocalNetworks.default()
         self.window_s = window_s
         self.min_packets = min_packets
         self.strong = strong
         self.features = FeatureExtractor(baseline.spec, known=baseline.known_channels)
-        self._groups: dict[tuple[str, int], _Group] = {}
+        self._groups: dict[tuple[int, int, int], _Group] = {}
         self.packets = 0
         self.anomalous = 0
 
     def score_features(self, X: npt.NDArray[np.float32]) -> dict[str, npt.NDArray[np.float32]]:
-        """Per-row scores: ``kitnet``, ``hst`` (raw) and ``score`` (max of both / threshold)."""
+        """Per-row raw ``kitnet`` and ``hst`` scores, and ``score``: the chosen model's score over
+        its threshold (``max``: the larger of both)."""
         b = self.baseline
         kit = b.kitnet.score(X)
         hst = b.hst.score(X)
-        combined = np.maximum(kit / b.thresholds["kitnet"], hst / b.thresholds["hst"])
-        return {"kitnet": kit, "hst": hst, "score": combined.astype(np.float32)}
+        k, h = kit / b.thresholds["kitnet"], hst / b.thresholds["hst"]
+        score = k if self.model == "kitnet" else h if self.model == "hst" else np.maximum(k, h)
+        return {"kitnet": kit, "hst": hst, "score": score.astype(np.float32)}
 
     def score(self, batch: PacketBatch) -> npt.NDArray[np.float32]:
         """Normalised anomaly score per packet (``>= 1`` = anomalous); updates the state."""
@@ -116,60 +130,91 @@ class AnomalyDetector:
         scores: dict[str, npt.NDArray[np.float32]],
         hot: npt.NDArray[np.intp],
     ) -> None:
+        """Fold the batch's unusual packets into per-(device, window) groups, vectorised."""
+        l3 = batch.l3[hot]
+        no_ip = (l3 == L3.NONE) | (l3 == L3.OTHER)
+        shi, dhi = batch.src_hi[hot], batch.dst_hi[hot]
+        slo = np.where(no_ip, batch.eth_src[hot], batch.src_lo[hot])
+        dlo = np.where(no_ip, batch.eth_dst[hot], batch.dst_lo[hot])
+        src_local = local_mask(shi, slo, self.networks) & ~no_ip
+        dst_local = local_mask(dhi, dlo, self.networks) & ~no_ip
+        inbound = dst_local & ~src_local
+        dev_hi, dev_lo = np.where(inbound, dhi, shi), np.where(inbound, dlo, slo)
+        peer_hi, peer_lo = np.where(inbound, shi, dhi), np.where(inbound, slo, dlo)
+        direction = np.where(
+            src_local & dst_local, 0, np.where(src_local, 1, np.where(inbound, 2, 3))
+        )
         ts = batch.ts_ns[hot] / 1e9
         window = np.floor(ts / self.window_s).astype(np.int64)
-        cols = ("src_hi", "src_lo", "dst_hi", "dst_lo", "sport", "dport", "proto", "l3")
-        rows = np.stack([getattr(batch, c)[hot].astype(np.uint64) for c in cols], axis=1)
-        no_ip = (batch.l3[hot] == L3.NONE) | (batch.l3[hot] == L3.OTHER)
-        rows[no_ip, 1] = batch.eth_src[hot][no_ip]
-        rows[no_ip, 3] = batch.eth_dst[hot][no_ip]
-        uniq, inverse = np.unique(
-            np.concatenate([rows, window.astype(np.uint64)[:, None]], axis=1),
-            axis=0,
-            return_inverse=True,
+        keys = np.stack([dev_hi, dev_lo, window.astype(np.uint64)], axis=1)
+        order, starts = sorted_groups(keys)
+        n_groups = starts.shape[0]
+        group_of = np.empty(hot.shape[0], dtype=np.intp)
+        group_of[order] = np.repeat(np.arange(n_groups), np.diff(np.append(starts, order.shape[0])))
+        thr = self.baseline.thresholds
+        counts = np.diff(np.append(starts, order.shape[0]))
+        values = np.stack(
+            [scores["score"], scores["kitnet"] / thr["kitnet"], scores["hst"] / thr["hst"]], axis=1
+        ).astype(np.float32)
+        fsum, peaks, span = group_reduce(
+            X, hot, group_of, n_groups, values, batch.ts_ns.astype(np.float64) / 1e9
         )
-        inverse = inverse.reshape(-1)
-        counts = np.bincount(inverse, minlength=uniq.shape[0])
-        score = scores["score"][hot]
-        width = X.shape[1]
-        fsum = np.zeros((uniq.shape[0], width))
-        np.add.at(fsum, inverse, X[hot].astype(np.float64))
-        peak = np.zeros(uniq.shape[0], dtype=np.float32)
-        np.maximum.at(peak, inverse, score)
-        kit_peak = np.zeros(uniq.shape[0], dtype=np.float32)
-        np.maximum.at(kit_peak, inverse, scores["kitnet"][hot] / self.baseline.thresholds["kitnet"])
-        hst_peak = np.zeros(uniq.shape[0], dtype=np.float32)
-        np.maximum.at(hst_peak, inverse, scores["hst"][hot] / self.baseline.thresholds["hst"])
-        first = np.full(uniq.shape[0], np.inf)
-        np.minimum.at(first, inverse, ts)
-        last = np.full(uniq.shape[0], -np.inf)
-        np.maximum.at(last, inverse, ts)
-        for g, (shi, slo, dhi, dlo, sp, dp, pr, l3, win) in enumerate(uniq.tolist()):
-            src, dst = _ip(shi, slo, l3), _ip(dhi, dlo, l3)
-            direction = self.networks.direction(src, dst)
-            device, peer = (dst, src) if direction is Direction.INBOUND else (src, dst)
-            key = (device, int(win))
+        groups: list[_Group] = []
+        for g, row in enumerate(order[starts].tolist()):
+            key = (int(dev_hi[row]), int(dev_lo[row]), int(window[row]))
             grp = self._groups.get(key)
             if grp is None:
-                grp = _Group(device, direction, float(first[g]), float(last[g]))
-                grp.feature_sum = np.zeros(width)
+                device = _ip(key[0], key[1], int(l3[row]))
+                grp = _Group(device, _DIRECTIONS[int(direction[row])], float(span[g, 0]), 0.0)
+                grp.feature_sum = np.zeros(X.shape[1])
                 self._groups[key] = grp
-            grp.start = min(grp.start, float(first[g]))
-            grp.end = max(grp.end, float(last[g]))
+            grp.start = min(grp.start, float(span[g, 0]))
+            grp.end = max(grp.end, float(span[g, 1]))
             grp.packets += int(counts[g])
-            grp.max_score = max(grp.max_score, float(peak[g]))
-            grp.kitnet_max = max(grp.kitnet_max, float(kit_peak[g]))
-            grp.hst_max = max(grp.hst_max, float(hst_peak[g]))
+            grp.max_score = max(grp.max_score, float(peaks[g, 0]))
+            grp.kitnet_max = max(grp.kitnet_max, float(peaks[g, 1]))
+            grp.hst_max = max(grp.hst_max, float(peaks[g, 2]))
             grp.feature_sum += fsum[g]
-            grp.peers[peer] = grp.peers.get(peer, 0) + int(counts[g])
-            flow = (src, int(sp), dst, int(dp), _PROTO.get(int(pr), str(pr)))
+            groups.append(grp)
+        # Peers and flows: distinct per group in one sort each; only the top ones reach Python.
+        peer_keys = np.stack([group_of.astype(np.uint64), peer_hi, peer_lo], axis=1)
+        p_order, p_starts = sorted_groups(peer_keys)
+        p_rows = p_order[p_starts]
+        p_count = np.diff(np.append(p_starts, p_order.shape[0]))
+        for i in top_per_group(group_of[p_rows], p_count, _PEER_TRACK).tolist():
+            r = int(p_rows[i])
+            grp = groups[int(group_of[r])]
+            if len(grp.peers) < _PEER_TRACK or int(peer_lo[r]) in grp.peer_keys:
+                name = _ip(int(peer_hi[r]), int(peer_lo[r]), int(l3[r]))
+                grp.peers[name] = grp.peers.get(name, 0) + int(p_count[i])
+                grp.peer_keys.add(int(peer_lo[r]))
+        sport, dport, proto = batch.sport[hot], batch.dport[hot], batch.proto[hot]
+        flow_keys = np.stack(
+            [group_of.astype(np.uint64), shi, slo, dhi, dlo,
+             sport.astype(np.uint64), dport.astype(np.uint64), proto.astype(np.uint64)],
+            axis=1,
+        )  # fmt: skip
+        f_order, f_starts = sorted_groups(flow_keys)
+        f_rows = f_order[f_starts]
+        f_count = np.diff(np.append(f_starts, f_order.shape[0]))
+        for i in top_per_group(group_of[f_rows], f_count, TOP_FLOWS).tolist():
+            r = int(f_rows[i])
+            grp = groups[int(group_of[r])]
+            flow = (
+                _ip(int(shi[r]), int(slo[r]), int(l3[r])), int(sport[r]),
+                _ip(int(dhi[r]), int(dlo[r]), int(l3[r])), int(dport[r]),
+                _PROTO.get(int(proto[r]), str(int(proto[r]))),
+            )  # fmt: skip
             if flow in grp.flows or len(grp.flows) < _FLOW_TRACK:
-                grp.flows[flow] = grp.flows.get(flow, 0) + int(counts[g])
+                grp.flows[flow] = grp.flows.get(flow, 0) + int(f_count[i])
+        distinct = np.bincount(group_of[p_rows], minlength=n_groups)
+        for g, grp in enumerate(groups):
+            grp.peer_count += int(distinct[g])
 
     def alerts(self) -> list[Alert]:
         """One alert per (device, window) with enough unusual packets, in time order."""
         out = [
-            self._alert(key[1], grp)
+            self._alert(key[2], grp)
             for key, grp in self._groups.items()
             if grp.packets >= self.min_packets or grp.max_score >= self.strong
         ]
@@ -228,7 +273,7 @@ class AnomalyDetector:
                     }
                     for f, n in flows
                 ],
-                "peers": len(grp.peers),
+                "peers": grp.peer_count,
             },
             window_key=window,
         )
@@ -247,6 +292,7 @@ def score_capture(
     networks: LocalNetworks | None = None,
     window_s: float = 60.0,
     min_packets: int = 10,
+    model: str = "kitnet",
 ) -> list[Alert]:
     """Anomaly alerts for captures scored against ``baseline`` (each capture on fresh state).
 
@@ -256,7 +302,7 @@ def score_capture(
     alerts: list[Alert] = []
     for path in paths:
         detector = AnomalyDetector(
-            baseline, networks=networks, window_s=window_s, min_packets=min_packets
+            baseline, networks=networks, window_s=window_s, min_packets=min_packets, model=model
         )
         with open_capture(path) as reader:
             for batch in reader:

@@ -12,10 +12,10 @@ Example:
     >>> from hedgerow.capture.batch import PacketBatch
     >>> spec = FeatureSpec()
     >>> len(spec.names()), spec.names()[0]
-    (170, 'mi_weight_l5')
+    (180, 'mi_weight_l5')
     >>> fx = FeatureExtractor(spec)
     >>> fx.transform(PacketBatch.empty(3)).shape
-    (3, 170)
+    (3, 180)
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from hedgerow.anomaly.kernels import (
 from hedgerow.anomaly.table import new_table
 from hedgerow.capture.batch import L3, PacketBatch
 
-KERNEL_VERSION = 1
+KERNEL_VERSION = 2
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ lives in four bounded hash tables (see :mod:`hedgerow.anomaly.table`):
 * **MI** — source MAC+IP: weight, mean, std of packet sizes;
 * **host** — source IP: sizes sent, plus the IoT-specific damped counters: new peers (channels
   opened), new sockets (peer ports), bytes in vs out, protocol mix (TCP/UDP/ICMP), the share of
-  bare SYNs and the share of packets on channels the baseline never saw ("new destinations");
-  and for the destination host: packets received, fan-in (channels opened towards it) and the share
-  of what it receives over channels the baseline never saw;
+  bare SYNs, the share of packets on channels the baseline never saw ("new destinations") and to
+  services (server address + port + protocol, the end with the lower port) it never saw; and for
+  the destination host: packets received, fan-in (channels opened towards it) and the shares of
+  what it receives over never-seen channels and for never-seen services;
 * **channel** — unordered IP pair, one side per direction: sizes, inter-arrival jitter, and the 2D
   statistics of the two directions (magnitude, radius, approximate covariance, correlation);
 * **socket** — unordered (IP, port, proto) pair: sizes per direction and the same 2D statistics.
@@ -41,6 +42,7 @@ UNSIGNED_PER_LAMBDA: tuple[str, ...] = (
     "jitter_weight", "jitter_mean", "jitter_std",
     "sock_weight", "sock_mean", "sock_std", "sock_magnitude", "sock_radius",
     "host_novel_share", "dst_in_weight", "dst_fan_in", "dst_novel_share",
+    "host_novel_service_share", "dst_novel_service_share",
 )  # fmt: skip
 SIGNED_PER_LAMBDA: tuple[str, ...] = ("chan_cov", "chan_pcc", "sock_cov", "sock_pcc")
 NU = len(UNSIGNED_PER_LAMBDA)
@@ -49,8 +51,9 @@ NS = len(SIGNED_PER_LAMBDA)
 # Row widths per table (L = number of decay rates).
 MI_FIELDS = 3  # w, s1, s2
 # w, s1, s2, bytes_in, new_peers, new_ports, tcp, udp, icmp, syn, pkts_in, fan_in, novel_out,
-# novel_in
-HOST_FIELDS = 14
+# novel_in, novel_service_out, novel_service_in
+HOST_FIELDS = 16
+_SERVICE_TAG = np.uint64(0x5E5F1CE)
 CHAN_SIDE_FIELDS = 7  # w, s1, s2, jitter w, jitter s1, jitter s2, last residual
 SOCK_SIDE_FIELDS = 4  # w, s1, s2, last residual
 
@@ -117,8 +120,8 @@ def extract(
 ) -> None:  # pragma: no cover - compiled
     """Update the tables with each packet in order and write its feature row into ``out``.
 
-    ``known_k`` is the key set of channels seen while learning; when ``learning`` is true new
-    channels are added to it, otherwise it is only consulted.
+    ``known_k`` is the key set of channels and services seen while learning; when ``learning`` is
+    true new ones are added to it, otherwise it is only consulted.
     """
     n = ts.shape[0]
     L = lambdas.shape[0]
@@ -159,6 +162,11 @@ def extract(
         lo_h, hi_h = (a_host, b_host) if a_host <= b_host else (b_host, a_host)
         chan_key = mix(lo_h, hi_h)
         novel = 0.0 if set_add(known_k, known_n, chan_key, learning) else 1.0
+        if sport[p] < dport[p] and sp != dp:
+            service = mix(mix(a_host, sp), _SERVICE_TAG)
+        else:
+            service = mix(mix(b_host, dp), _SERVICE_TAG)
+        novel_svc = 0.0 if set_add(known_k, known_n, service, learning) else 1.0
         i, new_chan = find_or_insert(ch_k, ch_t, ch_s, ch_n, chan_key, t, horizon)
         st = ch_s[i]
         side = 0 if a_host <= b_host else 1
@@ -285,6 +293,7 @@ def extract(
             st[o + 8] += icmp
             st[o + 9] += syn
             st[o + 12] += novel
+            st[o + 14] += novel_svc
             w = st[o]
             q = li * NU + 3
             row[q] = w
@@ -298,6 +307,7 @@ def extract(
             row[q + 8] = st[o + 8] / w
             row[q + 9] = st[o + 9] / w
             row[li * NU + 26] = st[o + 12] / w
+            row[li * NU + 30] = st[o + 14] / w
         st[0] = max(st[0], t)
         ho_t[i] = t
 
@@ -315,9 +325,11 @@ def extract(
             st[o + 10] += 1.0
             st[o + 11] += 1.0 if new_chan else 0.0
             st[o + 13] += novel
+            st[o + 15] += novel_svc
             q = li * NU + 27
             row[q] = st[o + 10]
             row[q + 1] = st[o + 11]
             row[q + 2] = st[o + 13] / st[o + 10]
+            row[q + 4] = st[o + 15] / st[o + 10]
         st[0] = max(st[0], t)
         ho_t[i] = t

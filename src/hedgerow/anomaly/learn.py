@@ -7,7 +7,7 @@ autoencoders, to grow the half-space trees, and to calibrate the thresholds:
 
     threshold(model) = quantile(scores of the sample, ``quantile``) × ``margin``
 
-so with the defaults (0.99, 1.0) one learning packet in a hundred scores above the threshold. A
+so with the defaults (0.999, 1.0) one learning packet in a thousand scores above the threshold. A
 single packet above it means little; the detector alerts on a device only when many of its packets
 in a window do, or when one scores far above anything learned (see
 :class:`~hedgerow.anomaly.detector.AnomalyDetector`). Memory is bounded by the feature tables and
@@ -55,7 +55,7 @@ class LearnConfig:
     sample_rows: int = 100_000
     hst_trees: int = 20
     hst_depth: int = 10
-    quantile: float = 0.99
+    quantile: float = 0.999
     margin: float = 1.0
     max_packets: int | None = None
     max_seconds: float | None = None

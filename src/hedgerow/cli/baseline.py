@@ -23,7 +23,7 @@ from hedgerow.anomaly.baseline import (
     read_header,
     save_baseline,
 )
-from hedgerow.anomaly.detector import score_capture
+from hedgerow.anomaly.detector import MODELS, score_capture
 from hedgerow.anomaly.learn import LearnConfig, iter_paths, learn_baseline
 from hedgerow.capture import CaptureError
 
@@ -132,16 +132,27 @@ def show_cmd(path: Path, as_json: bool) -> None:
               default=None, help="Baseline file made by `hedgerow baseline learn`.")
 @click.option("--window", type=click.FloatRange(min=1.0), default=60.0, show_default=True,
               help="Alert window per device, seconds of capture time.")
+@click.option(
+    "--model",
+    type=click.Choice(MODELS),
+    default="kitnet",
+    show_default=True,
+    help="Which model's score decides: autoencoders, half-space trees, or the larger of both.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON alert per line.")
 def score_cmd(
-    captures: tuple[Path, ...], baseline_path: Path | None, window: float, as_json: bool
+    captures: tuple[Path, ...],
+    baseline_path: Path | None,
+    window: float,
+    model: str,
+    as_json: bool,
 ) -> None:
     """Score CAPTURES against a baseline and print the anomaly alerts."""
     if baseline_path is None:
         _fail(f"no baseline given (-b FILE); {HOW_TO_MAKE}")
     try:
         learned = load_baseline(baseline_path)
-        alerts = score_capture(iter_paths(captures), learned, window_s=window)
+        alerts = score_capture(iter_paths(captures), learned, window_s=window, model=model)
     except BaselineError as exc:
         _fail(str(exc))
     except CaptureError as exc:
