@@ -1,4 +1,6 @@
-"""The readable terminal report (rich): inputs, devices, alerts per device, the attack ratio.
+"""The readable terminal report (rich): inputs, alerts per device, the attack ratio.
+
+The device table (inventory and risk) is rendered after it by :mod:`hedgerow.report.devices`.
 
 Example:
     >>> import io
@@ -15,7 +17,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from rich.console import Console
-from rich.table import Table
 
 from hedgerow.model import Alert
 from hedgerow.report.meaning import explain
@@ -28,13 +29,11 @@ _ARROW = {
     "internal": "<-> internal",
     "external": "(outside)",
 }
-DEVICE_ROWS = 25
 
 
 def render(result: ScanResult, console: Console) -> None:
     """Print the report."""
     _inputs(result, console)
-    _devices(result, console)
     by_device = result.alerts_by_device()
     if not by_device:
         console.print("[green]No attacks found.[/green]")
@@ -67,23 +66,6 @@ def _inputs(result: ScanResult, console: Console) -> None:
             " (listed in report.json)"
         )
     console.print(f"Home networks: {', '.join(result.home_networks)}")
-
-
-def _devices(result: ScanResult, console: Console) -> None:
-    if not result.hosts:
-        return
-    alerted = result.alerts_by_device()
-    table = Table(title=f"Devices seen ({len(result.hosts)})", title_justify="left")
-    for col in ("device", "MAC", "flows", "alerts"):
-        table.add_column(col)
-    for host in result.hosts[:DEVICE_ROWS]:
-        n = len(alerted.get(host.address, []))
-        table.add_row(
-            host.address, host.mac or "-", f"{host.flows:,}", f"[red]{n}[/red]" if n else "0"
-        )
-    if len(result.hosts) > DEVICE_ROWS:
-        table.caption = f"... and {len(result.hosts) - DEVICE_ROWS} more in report.json"
-    console.print(table)
 
 
 def _device_alerts(device: str, alerts: list[Alert], console: Console) -> None:
