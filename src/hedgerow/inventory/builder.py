@@ -86,6 +86,8 @@ class Inventory:
     devices: list[Device]
     observations: dict[str, DeviceObservation]
     stats: ParseStats
+    names: dict[str, str] = field(default_factory=dict)
+    """Address -> the name it was resolved from (DNS answers seen)."""
 
     def device(self, key: str) -> Device | None:
         return next((d for d in self.devices if d.key == key or key in d.ips), None)
@@ -407,7 +409,7 @@ class InventoryBuilder:
             host = req.host.rsplit(":", 1)[0].lower() if not req.host.startswith("[") else ""
             if host and not _looks_like_ip(host):
                 obs.add("domain", host)
-                obs.dns_names[host] += 0
+                obs.add("http_host", host)
 
     def _http_response(self, rows: _Rows, row: int, payload: bytes) -> None:
         key = rows.src_key(row)
@@ -495,7 +497,8 @@ class InventoryBuilder:
                    if obs.ips or obs.values or obs.services]
         devices.sort(key=lambda d: (d.first_seen, d.key))
         kept = {d.key for d in devices}
-        return Inventory(devices, {k: o for k, o in self._obs.items() if k in kept}, self.stats)
+        return Inventory(devices, {k: o for k, o in self._obs.items() if k in kept}, self.stats,
+                         dict(self._names))
 
     def evidence_of(self, obs: DeviceObservation) -> dict[str, list[str]]:
         """The classifier's evidence mapping for one observation."""

@@ -31,6 +31,7 @@ def test_dlink_sensors_use_tls_1_0_and_plain_http(corpus: Path) -> None:
     assert any(h["version"] == "TLS 1.0" for h in tls.evidence["hellos"])
     assert "5.5-1" in tls.standards["etsi_en_303_645"]
     assert "/router/firmware/query.aspx" in mine["net.cleartext-cloud"].evidence["paths"]
+    assert any(h.endswith("dlink.com") for h in mine["net.cleartext-cloud"].evidence["hosts"])
     risk = result.device_risk["6c:72:20:c5:17:5a"]
     assert 0 < risk.score < 100
     assert "D-Link sensor" in risk.explanation and "/100" in risk.explanation

@@ -45,7 +45,8 @@ def _service_evidence(obs: DeviceObservation, names: list[str], limit: int) -> d
     }
 
 
-def _check_device(key: str, obs: DeviceObservation, cfg: NetworkChecks) -> list[Finding]:
+def _check_device(key: str, obs: DeviceObservation, cfg: NetworkChecks,
+                  names: dict[str, str]) -> list[Finding]:
     limit = cfg.evidence_limit
     found: list[Finding] = []
     telnet = _ports(obs, cfg.telnet_ports)
@@ -84,7 +85,8 @@ def _check_device(key: str, obs: DeviceObservation, cfg: NetworkChecks) -> list[
     if web and web["outside"] and obs.values.get("http_path"):
         found.append(make_finding("net.cleartext-cloud", key, {
             "peers": web["peers"][:limit], "paths": obs.values["http_path"][:limit],
-            "hosts": [d for d in obs.values.get("domain", []) if d in obs.dns_names][:limit]}))
+            "hosts": sorted({*obs.values.get("http_host", []),
+                             *(names[p] for p in web["peers"] if p in names)})[:limit]}))
     old = [t for t in obs.tls if t["version"] < cfg.min_tls_version]
     if old:
         found.append(make_finding("net.outdated-tls", key, {
@@ -123,7 +125,7 @@ def assess_network(inventory: Inventory, logins: Iterable[LoginAttempt] = (),
     """All passive findings for every device of the inventory, most severe first."""
     cfg = config or load_network_checks()
     findings = [f for key, obs in inventory.observations.items()
-                for f in _check_device(key, obs, cfg)]
+                for f in _check_device(key, obs, cfg, inventory.names)]
     findings.extend(_login_findings(inventory, logins))
     findings.sort(key=lambda f: (-f.severity.rank, f.device, f.check_id))
     return findings
