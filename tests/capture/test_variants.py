@@ -144,6 +144,19 @@ def test_truncated_gzip_keeps_packets(tmp_path: Path, corpus: Path) -> None:
     assert "compressed stream ends early" in reader.warnings[0].message
 
 
+def test_corrupt_gzip_keeps_packets_before_the_damage(tmp_path: Path, corpus: Path) -> None:
+    raw = (corpus / "ndpi/pcap/alexa-app.pcapng").read_bytes()
+    packed = bytearray(gzip.compress(raw))
+    middle = len(packed) // 2
+    packed[middle : middle + 64] = bytes(64)
+    path = write(tmp_path, "corrupt.pcapng.gz", bytes(packed))
+    with open_capture(path) as reader:
+        n = sum(len(b) for b in reader)
+    assert 0 < n < 3103
+    (warning,) = reader.warnings
+    assert "compressed stream ends early" in warning.message
+
+
 # ---- pcapng variants
 
 

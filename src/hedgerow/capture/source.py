@@ -43,7 +43,7 @@ class GunzipStream(io.RawIOBase):
     gzip members are read one after the other.
     """
 
-    def __init__(self, raw: io.BufferedReader, read_size: int = 256 * 1024) -> None:
+    def __init__(self, raw: io.BufferedReader, read_size: int = 64 * 1024) -> None:
         self._raw = raw
         self._read_size = read_size
         self._inflate = zlib.decompressobj(wbits=31)
