@@ -47,7 +47,7 @@ FORMAT_VERSION = 1
 HOW_TO_MAKE = "make one with `hedgerow baseline learn CAPTURE... -o home.baseline`"
 
 
-class BaselineError(Exception):
+class BaselineError(ValueError):
     """A baseline file that cannot be used; the message is one line naming the file."""
 
 

@@ -4,6 +4,7 @@ Example:
     $ hedgerow scan data/samples/ -o out/demo
     $ hedgerow scan capture.pcap --home-net 192.168.1.0/24 --intel feed.stix.json --json
     $ hedgerow scan capture.pcap --probe   # also probe home devices (opt-in, active)
+    $ hedgerow scan capture.pcap --baseline home.baseline   # also anomaly alerts
 
 After the attacks, the devices with their risk are shown, and report.json gains the
 ``devices``, ``findings`` and ``risk`` sections (:mod:`hedgerow.assess.sections`).
@@ -23,6 +24,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hedgerow.assess.sections import assessment_for, register_sections
+from hedgerow.cli.scananomaly import ScanAnomalies
 from hedgerow.cli.scaninput import FileRead, expand_inputs, read_flows
 from hedgerow.detect.engine import DetectionEngine
 from hedgerow.detect.ruleload import RuleError
@@ -146,6 +148,9 @@ def exit_code(result: ScanResult) -> int:
                    "ports); only addresses inside the home networks are touched.")
 @click.option("--probe-rate", default=20.0, show_default=True,
               help="Probe connection attempts per second (all devices together).")
+@click.option("--baseline", "baseline_path", type=click.Path(path_type=Path), default=None,
+              help="Also flag capture traffic unlike this anomaly baseline "
+                   "(made by `hedgerow baseline learn`).")
 def scan(
     inputs: tuple[Path, ...],
     outdir: Path | None,
@@ -155,6 +160,7 @@ def scan(
     as_json: bool,
     probe: bool,
     probe_rate: float,
+    baseline_path: Path | None,
 ) -> None:
     """Find attacks in and out of the home in captures (pcap, pcapng) and Zeek conn.logs."""
     rate = probe_rate if probe else None
@@ -169,6 +175,7 @@ def scan(
     big = sum(_size(f) for f in expand_inputs(present)) >= PROGRESS_BYTES
     show = big and err.is_terminal and not as_json
     try:
+        anomalies = ScanAnomalies.load(baseline_path, home_nets) if baseline_path else None
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -184,6 +191,8 @@ def scan(
                 intel_files=intel_files,
                 progress=progress if show else None,
             )
+        if anomalies is not None:
+            anomalies.add_alerts(result, present)
     except (RuleError, IntelError, ValueError) as exc:
         err.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
