@@ -8,7 +8,7 @@ Example:
     >>> from hedgerow.assess.household import assess_inputs
     >>> console = Console(record=True, width=120, file=io.StringIO())
     >>> render_devices(assess_inputs([]), console)
-    >>> "Your network scores 0/100" in console.export_text()
+    >>> "No devices were seen." in console.export_text()
     True
 """
 
@@ -20,8 +20,13 @@ from rich.table import Table
 from hedgerow.assess.household import HouseholdAssessment, display_name
 
 BAND_STYLE = {"low": "green", "moderate": "yellow", "high": "dark_orange", "critical": "red"}
-SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan",
-                  "info": "dim"}
+SEVERITY_STYLE = {
+    "critical": "bold red",
+    "high": "red",
+    "medium": "yellow",
+    "low": "cyan",
+    "info": "dim",
+}
 ROWS = 40
 
 
@@ -30,14 +35,22 @@ def render_devices(assessment: HouseholdAssessment, console: Console) -> None:
     table = Table(title="Devices and their risk", expand=False)
     for col in ("risk", "device", "IP", "MAC", "maker", "kind", "services"):
         table.add_column(col, overflow="fold")
-    ranked = sorted(assessment.inventory.devices,
-                    key=lambda d: (-assessment.device_risk[d.key].score, d.key))
+    ranked = sorted(
+        assessment.inventory.devices, key=lambda d: (-assessment.device_risk[d.key].score, d.key)
+    )
     for d in ranked[:ROWS]:
         risk = assessment.device_risk[d.key]
         kind = f"{d.kind} ({d.kind_confidence:.2f})" if d.kind else "?"
         name = d.name or d.model or ""
-        table.add_row(f"[{BAND_STYLE[risk.band]}]{risk.score}[/]", name, ", ".join(d.ips[:2]),
-                      d.mac or "", d.vendor or "?", kind, ", ".join(d.services[:5]))
+        table.add_row(
+            f"[{BAND_STYLE[risk.band]}]{risk.score}[/]",
+            name,
+            ", ".join(d.ips[:2]),
+            d.mac or "",
+            d.vendor or "?",
+            kind,
+            ", ".join(d.services[:5]),
+        )
     console.print(table)
     if len(ranked) > ROWS:
         console.print(f"... and {len(ranked) - ROWS} more devices (see report.json)")
@@ -46,8 +59,11 @@ def render_devices(assessment: HouseholdAssessment, console: Console) -> None:
         names = {d.key: display_name(d) for d in assessment.inventory.devices}
         for f in assessment.findings:
             style = SEVERITY_STYLE[f.severity.value]
-            console.print(f"  [{style}]{f.severity.value:8}[/] {names.get(f.device, f.device)}: "
-                          f"{f.title}", highlight=False, soft_wrap=True)
+            console.print(
+                f"  [{style}]{f.severity.value:8}[/] {names.get(f.device, f.device)}: {f.title}",
+                highlight=False,
+                soft_wrap=True,
+            )
     console.print(f"[bold]{assessment.household.explanation}[/bold]", highlight=False)
     stats = assessment.inventory.stats
     if stats.malformed:
