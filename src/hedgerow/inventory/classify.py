@@ -32,10 +32,10 @@ Evidence = Mapping[str, Iterable[str]]
 
 FIELDS = ("vendor", "oui", "hostname", "dhcp_vendor_class", "dhcp_fingerprint", "domain",
           "mdns_service", "name", "upnp_type", "ssdp_server", "ssdp_usn", "user_agent",
-          "http_path", "http_server", "service", "role", "maker_text")
+          "http_path", "http_server", "service", "role", "maker_text", "ssdp_location")
 _Field = Literal["vendor", "oui", "hostname", "dhcp_vendor_class", "dhcp_fingerprint", "domain",
                  "mdns_service", "name", "upnp_type", "ssdp_server", "ssdp_usn", "user_agent",
-                 "http_path", "http_server", "service", "role", "maker_text"]
+                 "http_path", "http_server", "service", "role", "maker_text", "ssdp_location"]
 
 # Weights of each kind of vendor evidence (combined like the kind votes).
 _OUI_WEIGHT, _MODULE_WEIGHT, _DOMAIN_WEIGHT, _TEXT_WEIGHT = 0.6, 0.2, 0.5, 0.6
