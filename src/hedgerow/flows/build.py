@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from hedgerow.flows import kernels as k
 from hedgerow.flows.schema import FLOW_SCHEMA, FlowBatch, empty_flows
-from hedgerow.flows.service import guess_service
+from hedgerow.flows.service import guess_services
 from hedgerow.flows.text import arrow_strings, ipv4_strings, row_strings
 
 _MAPPED = np.uint64(0x0000_FFFF_0000_0000)
@@ -132,7 +132,6 @@ def _tcp_sizes(t: k.FlowTable) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.in
 
 def _conn_state(
     t: k.FlowTable,
-    history: pl.Series,
     is_tcp: npt.NDArray[np.bool_],
     is_udp: npt.NDArray[np.bool_],
     size: npt.NDArray[np.int64],
@@ -141,7 +140,7 @@ def _conn_state(
     rs = t.state[:, 1].astype(np.int64)
     o_in = (os_ == k.INACTIVE) | (os_ == k.PARTIAL)
     r_in = (rs == k.INACTIVE) | (rs == k.PARTIAL)
-    rstos0 = history.str.contains(r"^\^?S[^HAFGIQ]*R").fill_null(False).to_numpy()
+    rstos0 = k.rstos0_history(t.history, t.hist_len)
     tcp = np.select(
         [
             (rs == k.RESET)
@@ -206,19 +205,21 @@ def build_flows(t: k.FlowTable, pool: npt.NDArray[np.uint8]) -> FlowBatch:
     has_duration = duration_ns > 0
     macs = mac_strings(np.concatenate([t.mac[:, 0], t.mac[:, 1]]))
     no_duration = ~has_duration
+    orig_p = np.where(oa, t.a_port, t.b_port)
+    resp_p = np.where(oa, t.b_port, t.a_port)
     columns: dict[str, pl.Series | npt.NDArray[np.generic]] = {
         "ts": t.first_ns / 1e9,
         "uid": _uids(t),
         "id.orig_h": addrs[:n],
-        "id.orig_p": np.where(oa, t.a_port, t.b_port),
+        "id.orig_p": orig_p,
         "id.resp_h": addrs[n:],
-        "id.resp_p": np.where(oa, t.b_port, t.a_port),
+        "id.resp_p": resp_p,
         "proto": _PROTO_NAMES.gather(t.proto),
-        "service": _null_series(n, pa.large_string()),
+        "service": guess_services(pool, t.pl_slot, t.payload_len, t.proto, orig_p, resp_p),
         "duration": _masked(duration_ns / 1e9, no_duration),
         "orig_bytes": _masked(size[:, 0], no_duration),
         "resp_bytes": _masked(size[:, 1], no_duration),
-        "conn_state": _conn_state(t, history, is_tcp, is_udp, size),
+        "conn_state": _conn_state(t, is_tcp, is_udp, size),
         "local_orig": _null_series(n, pa.bool_()),
         "local_resp": _null_series(n, pa.bool_()),
         "missed_bytes": missed,
@@ -241,13 +242,7 @@ def build_flows(t: k.FlowTable, pool: npt.NDArray[np.uint8]) -> FlowBatch:
         "label": _null_series(n, pa.large_string()),
         "detailed_label": _null_series(n, pa.large_string()),
     }
-    frame = pl.DataFrame(columns, schema=FLOW_SCHEMA)
-    has_payload = (t.payload_len[:, 0] > 0) | (t.payload_len[:, 1] > 0)
-    if has_payload.any():
-        rows = np.flatnonzero(has_payload)
-        guessed = frame[rows].select(guess_service()).to_series()
-        frame = frame.with_columns(frame["service"].scatter(rows, guessed))
-    return frame
+    return pl.DataFrame(columns, schema=FLOW_SCHEMA)
 
 
 def _null_series(n: int, dtype: pa.DataType) -> pl.Series:
@@ -255,5 +250,10 @@ def _null_series(n: int, dtype: pa.DataType) -> pl.Series:
 
 
 def _masked(values: npt.NDArray[np.generic], null: npt.NDArray[np.bool_]) -> pl.Series:
-    """A Series of ``values`` with nulls where ``null`` (Arrow validity, no copy pass)."""
-    return pl.Series(values=pa.array(values, mask=null))
+    """A Series of ``values`` with nulls where ``null`` (an Arrow validity bitmap, no copy)."""
+    values = np.ascontiguousarray(values)
+    bitmap = pa.py_buffer(np.packbits(~null, bitorder="little"))
+    arr = pa.Array.from_buffers(
+        pa.from_numpy_dtype(values.dtype), values.shape[0], [bitmap, pa.py_buffer(values)]
+    )
+    return pl.Series(values=arr)

@@ -712,3 +712,28 @@ def pack_payloads(
             out[pos + j] = pool[row, d, j]
         pos += lengths[f]
     return out
+
+
+@nb.njit(cache=True)
+def rstos0_history(
+    history: npt.NDArray[np.uint8], hist_len: npt.NDArray[np.int32]
+) -> npt.NDArray[np.bool_]:
+    """Zeek's RSTOS0 test on the history: ``/^\\^?S[^HAFGIQ]*R/``."""
+    n = hist_len.shape[0]
+    out = np.zeros(n, np.bool_)
+    for f in range(n):
+        j = 0
+        if j < hist_len[f] and history[f, j] == 94:  # '^'
+            j += 1
+        if j >= hist_len[f] or history[f, j] != 83:  # 'S'
+            continue
+        j += 1
+        while j < hist_len[f]:
+            c = history[f, j]
+            if c == 82:  # 'R'
+                out[f] = True
+                break
+            if c in (72, 65, 70, 71, 73, 81):  # H A F G I Q
+                break
+            j += 1
+    return out

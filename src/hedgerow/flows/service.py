@@ -1,173 +1,231 @@
 """Guess a flow's application protocol (Zeek's ``service``): first payload bytes, then ports.
 
-Vectorised over a FlowBatch with polars binary expressions. Payload evidence wins; the port
-table is used only for flows that carried payload (Zeek names a service only after its
-analyzer saw the protocol, so a bare SYN to port 80 stays without service).
+The payload rules are data (:data:`PAYLOAD_RULES`: which side, prefix or substring, which
+service; first match wins), matched in compiled code over the flows' kept payload prefixes.
+The port tables are used only for flows that carried payload (Zeek names a service only after
+its analyzer saw the protocol, so a bare SYN to port 80 stays without service).
 
 Example:
-    >>> import polars as pl
-    >>> frame = pl.DataFrame({"orig_payload": [b"GET / HTTP/1.1\\r\\n", b"\\x01"],
-    ...     "resp_payload": [b"", b""], "proto": ["tcp", "udp"], "id.orig_p": [40000, 5353],
-    ...     "id.resp_p": [8081, 53]})
-    >>> frame.select(guess_service()).to_series().to_list()
+    >>> import numpy as np
+    >>> pool = np.zeros((2, 2, 128), np.uint8)
+    >>> pool[0, 0, :4] = list(b"GET ")
+    >>> pool[1, 0, :2] = [1, 0]
+    >>> guess_services(pool, np.array([0, 1], np.int32), np.array([[4, 0], [2, 0]], np.int32),
+    ...     np.array([6, 17], np.int32), np.array([40000, 5353], np.int32),
+    ...     np.array([8081, 53], np.int32)).to_list()
     ['http', 'dns']
 """
 
 from __future__ import annotations
 
+import numba as nb
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
-_HTTP_METHODS = (
-    b"GET ",
-    b"POST ",
-    b"HEAD ",
-    b"PUT ",
-    b"DELETE ",
-    b"OPTIONS ",
-    b"PATCH ",
-    b"CONNECT ",
-    b"TRACE ",
-)
+ORIG, RESP, EITHER = 0, 1, 2
+PREFIX, CONTAINS = 0, 1
 
-_PORTS_TCP = {
-    80: "http",
-    8080: "http",
-    8000: "http",
-    8008: "http",
-    8081: "http",
-    443: "ssl",
-    8443: "ssl",
-    993: "ssl",
-    995: "ssl",
-    465: "ssl",
-    8883: "ssl",
-    22: "ssh",
-    21: "ftp",
-    25: "smtp",
-    587: "smtp",
-    23: "telnet",
-    2323: "telnet",
-    1883: "mqtt",
-    53: "dns",
-    554: "rtsp",
-    5060: "sip",
-    6667: "irc",
-    6697: "irc",
-    110: "pop3",
-    143: "imap",
-    3389: "rdp",
-    445: "smb",
-    139: "smb",
-    502: "modbus",
-    5900: "rfb",
-    1723: "pptp",
-}
-_PORTS_UDP = {
-    53: "dns",
-    5353: "dns",
-    5355: "dns",
-    137: "dns",
-    67: "dhcp",
-    68: "dhcp",
-    123: "ntp",
-    161: "snmp",
-    162: "snmp",
-    5060: "sip",
-    1900: "ssdp",
-    5683: "coap",
-    69: "tftp",
-    514: "syslog",
-    3389: "rdpeudp",
-    443: "quic",
-    500: "ipsec",
-    4500: "ipsec",
-}
-
-
-def _starts(col: str, *prefixes: bytes) -> pl.Expr:
-    expr = pl.lit(False)
-    for prefix in prefixes:
-        expr = expr | pl.col(col).bin.starts_with(prefix)
-    return expr
-
-
-def _port_service(table: dict[int, str], port_col: str) -> pl.Expr:
-    return pl.col(port_col).replace_strict(table, default=None, return_dtype=pl.String)
-
-
-def guess_service() -> pl.Expr:
-    """Expression giving ``service`` from ``orig_payload``, ``resp_payload``, ports, proto."""
-    orig = "orig_payload"
-    resp = "resp_payload"
-    any_payload = (pl.col(orig).bin.size() > 0) | (pl.col(resp).bin.size() > 0)
-    is_tcp = pl.col("proto") == "tcp"
-    is_udp = pl.col("proto") == "udp"
-    tls = pl.col(orig).bin.starts_with(b"\x16\x03") | pl.col(resp).bin.starts_with(b"\x16\x03")
-    telnet = (
-        pl.col(orig).bin.starts_with(b"\xff") | pl.col(resp).bin.starts_with(b"\xff")
-    ) & is_tcp
-    mqtt = pl.col(orig).bin.starts_with(b"\x10") & (
-        pl.col(orig).bin.contains(b"MQTT") | pl.col(orig).bin.contains(b"MQIsdp")
-    )
-    by_port = (
-        pl.when(is_tcp)
-        .then(
-            pl.coalesce(
-                _port_service(_PORTS_TCP, "id.resp_p"), _port_service(_PORTS_TCP, "id.orig_p")
-            )
+PAYLOAD_RULES: list[tuple[str, int, int, bytes, tuple[int, int, bytes] | None]] = [
+    # (service, side, how, bytes, and-also (side, how, bytes) or None); first match wins
+    ("ssh", EITHER, PREFIX, b"SSH-", None),
+    ("ssdp", ORIG, PREFIX, b"M-SEARCH * ", None),
+    ("ssdp", ORIG, PREFIX, b"NOTIFY * ", None),
+    ("rtsp", ORIG, PREFIX, b"OPTIONS rtsp:", None),
+    ("rtsp", ORIG, PREFIX, b"DESCRIBE rtsp:", None),
+    ("rtsp", ORIG, PREFIX, b"SETUP rtsp:", None),
+    ("rtsp", RESP, PREFIX, b"RTSP/1.", None),
+    ("sip", ORIG, PREFIX, b"INVITE sip:", None),
+    ("sip", ORIG, PREFIX, b"REGISTER sip:", None),
+    ("sip", ORIG, PREFIX, b"OPTIONS sip:", None),
+    ("sip", EITHER, PREFIX, b"SIP/2.0", None),
+    *[
+        ("http", ORIG, PREFIX, method, None)
+        for method in (
+            b"GET ",
+            b"POST ",
+            b"HEAD ",
+            b"PUT ",
+            b"DELETE ",
+            b"OPTIONS ",
+            b"PATCH ",
+            b"CONNECT ",
+            b"TRACE ",
         )
-        .when(is_udp)
-        .then(
-            pl.coalesce(
-                _port_service(_PORTS_UDP, "id.resp_p"), _port_service(_PORTS_UDP, "id.orig_p")
-            )
-        )
-        .otherwise(None)
-    )
-    return (
-        pl.when(_starts(orig, b"SSH-") | _starts(resp, b"SSH-"))
-        .then(pl.lit("ssh"))
-        .when(_starts(orig, b"M-SEARCH * ", b"NOTIFY * "))
-        .then(pl.lit("ssdp"))
-        .when(
-            _starts(orig, b"OPTIONS rtsp:", b"DESCRIBE rtsp:", b"SETUP rtsp:")
-            | _starts(resp, b"RTSP/1.")
-        )
-        .then(pl.lit("rtsp"))
-        .when(
-            _starts(orig, b"INVITE sip:", b"REGISTER sip:", b"OPTIONS sip:", b"SIP/2.0")
-            | _starts(resp, b"SIP/2.0")
-        )
-        .then(pl.lit("sip"))
-        .when(_starts(orig, *_HTTP_METHODS) | _starts(resp, b"HTTP/1."))
-        .then(pl.lit("http"))
-        .when(tls)
-        .then(pl.lit("ssl"))
-        .when(pl.col(orig).bin.contains(b'"mining.'))
-        .then(pl.lit("stratum"))
-        .when(mqtt)
-        .then(pl.lit("mqtt"))
-        .when(
-            _starts(orig, b"NICK ", b"CAP LS", b"PASS ")
-            | (_starts(orig, b"USER ") & ~_starts(resp, b"220"))
-        )
-        .then(pl.lit("irc"))
-        .when(_starts(resp, b"220") & _starts(orig, b"EHLO", b"HELO", b"ehlo", b"helo"))
-        .then(pl.lit("smtp"))
-        .when(_starts(resp, b"220") & _starts(orig, b"USER ", b"user ", b"AUTH ", b"FEAT"))
-        .then(pl.lit("ftp"))
-        .when(_starts(resp, b"+OK"))
-        .then(pl.lit("pop3"))
-        .when(_starts(resp, b"* OK"))
-        .then(pl.lit("imap"))
-        .when(_starts(resp, b"RFB 00"))
-        .then(pl.lit("rfb"))
-        .when(pl.col(orig).bin.contains(b"\xffSMB") | pl.col(orig).bin.contains(b"\xfeSMB"))
-        .then(pl.lit("smb"))
-        .when(telnet)
-        .then(pl.lit("telnet"))
-        .when(any_payload)
-        .then(by_port)
-        .otherwise(None)
-        .alias("service")
-    )
+    ],
+    ("http", RESP, PREFIX, b"HTTP/1.", None),
+    ("ssl", EITHER, PREFIX, b"\x16\x03", None),
+    ("stratum", ORIG, CONTAINS, b'"mining.', None),
+    ("mqtt", ORIG, PREFIX, b"\x10", (ORIG, CONTAINS, b"MQTT")),
+    ("mqtt", ORIG, PREFIX, b"\x10", (ORIG, CONTAINS, b"MQIsdp")),
+    ("irc", ORIG, PREFIX, b"NICK ", None),
+    ("irc", ORIG, PREFIX, b"CAP LS", None),
+    ("smtp", RESP, PREFIX, b"220", (ORIG, PREFIX, b"EHLO")),
+    ("smtp", RESP, PREFIX, b"220", (ORIG, PREFIX, b"HELO")),
+    ("smtp", RESP, PREFIX, b"220", (ORIG, PREFIX, b"ehlo")),
+    ("smtp", RESP, PREFIX, b"220", (ORIG, PREFIX, b"helo")),
+    ("ftp", RESP, PREFIX, b"220", (ORIG, PREFIX, b"USER ")),
+    ("ftp", RESP, PREFIX, b"220", (ORIG, PREFIX, b"AUTH ")),
+    ("ftp", RESP, PREFIX, b"220", (ORIG, PREFIX, b"FEAT")),
+    ("irc", ORIG, PREFIX, b"USER ", None),
+    ("irc", ORIG, PREFIX, b"PASS ", None),
+    ("pop3", RESP, PREFIX, b"+OK", None),
+    ("imap", RESP, PREFIX, b"* OK", None),
+    ("rfb", RESP, PREFIX, b"RFB 00", None),
+    ("smb", ORIG, CONTAINS, b"\xffSMB", None),
+    ("smb", ORIG, CONTAINS, b"\xfeSMB", None),
+    ("telnet", EITHER, PREFIX, b"\xff", None),
+]
+"""Payload signatures. ``telnet`` (IAC option negotiation) applies to TCP only."""
+
+PORTS_TCP = {
+    80: "http", 8080: "http", 8000: "http", 8008: "http", 8081: "http", 443: "ssl",
+    8443: "ssl", 993: "ssl", 995: "ssl", 465: "ssl", 8883: "ssl", 22: "ssh", 21: "ftp",
+    25: "smtp", 587: "smtp", 23: "telnet", 2323: "telnet", 1883: "mqtt", 53: "dns",
+    554: "rtsp", 5060: "sip", 6667: "irc", 6697: "irc", 110: "pop3", 143: "imap",
+    3389: "rdp", 445: "smb", 139: "smb", 502: "modbus", 5900: "rfb", 1723: "pptp",
+}  # fmt: skip
+PORTS_UDP = {
+    53: "dns", 5353: "dns", 5355: "dns", 137: "dns", 67: "dhcp", 68: "dhcp", 123: "ntp",
+    161: "snmp", 162: "snmp", 5060: "sip", 1900: "ssdp", 5683: "coap", 69: "tftp",
+    514: "syslog", 3389: "rdpeudp", 443: "quic", 500: "ipsec", 4500: "ipsec",
+}  # fmt: skip
+
+_NAMES = sorted({r[0] for r in PAYLOAD_RULES} | set(PORTS_TCP.values()) | set(PORTS_UDP.values()))
+_CODE = {name: i for i, name in enumerate(_NAMES)}
+_NAME_SERIES = pl.Series("service", _NAMES, dtype=pl.String)
+
+
+def _compile_rules() -> tuple[npt.NDArray[np.int32], npt.NDArray[np.uint8]]:
+    """Rules as an int table (code, side, how, off, len, side2, how2, off2, len2) + bytes."""
+    rows = []
+    blob = bytearray()
+    for name, side, how, needle, also in PAYLOAD_RULES:
+        off = len(blob)
+        blob += needle
+        row = [_CODE[name], side, how, off, len(needle), -1, 0, 0, 0]
+        if also is not None:
+            row[5:9] = [also[0], also[1], len(blob), len(also[2])]
+            blob += also[2]
+        rows.append(row)
+    return np.array(rows, np.int32), np.frombuffer(bytes(blob), np.uint8).copy()
+
+
+def _port_table(ports: dict[int, str]) -> npt.NDArray[np.int16]:
+    table = np.full(65536, -1, np.int16)
+    for port, name in ports.items():
+        table[port] = _CODE[name]
+    return table
+
+
+_RULES, _BLOB = _compile_rules()
+_TCP_PORTS = _port_table(PORTS_TCP)
+_UDP_PORTS = _port_table(PORTS_UDP)
+_TELNET = _CODE["telnet"]
+
+
+@nb.njit(cache=True, inline="always")
+def _match(
+    pool: npt.NDArray[np.uint8],
+    row: int,
+    lengths: npt.NDArray[np.int32],
+    f: int,
+    side: int,
+    how: int,
+    blob: npt.NDArray[np.uint8],
+    off: int,
+    size: int,
+) -> bool:
+    for d in range(2):
+        if side != 2 and side != d:
+            continue
+        have = lengths[f, d]
+        if how == 0:
+            if have < size:
+                continue
+            ok = True
+            for j in range(size):
+                if pool[row, d, j] != blob[off + j]:
+                    ok = False
+                    break
+            if ok:
+                return True
+        else:
+            for start in range(have - size + 1):
+                ok = True
+                for j in range(size):
+                    if pool[row, d, start + j] != blob[off + j]:
+                        ok = False
+                        break
+                if ok:
+                    return True
+    return False
+
+
+@nb.njit(cache=True)
+def _classify(
+    pool: npt.NDArray[np.uint8],
+    pl_slot: npt.NDArray[np.int32],
+    lengths: npt.NDArray[np.int32],
+    proto: npt.NDArray[np.int32],
+    orig_p: npt.NDArray[np.int32],
+    resp_p: npt.NDArray[np.int32],
+    rules: npt.NDArray[np.int32],
+    blob: npt.NDArray[np.uint8],
+    tcp_ports: npt.NDArray[np.int16],
+    udp_ports: npt.NDArray[np.int16],
+    telnet: int,
+) -> npt.NDArray[np.int16]:
+    n = pl_slot.shape[0]
+    out = np.full(n, -1, np.int16)
+    for f in range(n):
+        row = pl_slot[f]
+        if row < 0:
+            continue
+        code = -1
+        for r in range(rules.shape[0]):
+            if rules[r, 0] == telnet and proto[f] != 6:
+                continue
+            if not _match(
+                pool, row, lengths, f, rules[r, 1], rules[r, 2], blob, rules[r, 3], rules[r, 4]
+            ):
+                continue
+            if rules[r, 5] >= 0 and not _match(
+                pool, row, lengths, f, rules[r, 5], rules[r, 6], blob, rules[r, 7], rules[r, 8]
+            ):
+                continue
+            code = rules[r, 0]
+            break
+        if code < 0:
+            if proto[f] == 6:
+                code = tcp_ports[resp_p[f]]
+                if code < 0:
+                    code = tcp_ports[orig_p[f]]
+            elif proto[f] == 17:
+                code = udp_ports[resp_p[f]]
+                if code < 0:
+                    code = udp_ports[orig_p[f]]
+        out[f] = code
+    return out
+
+
+def guess_services(
+    pool: npt.NDArray[np.uint8],
+    pl_slot: npt.NDArray[np.int32],
+    payload_len: npt.NDArray[np.int32],
+    proto: npt.NDArray[np.int32],
+    orig_p: npt.NDArray[np.int32],
+    resp_p: npt.NDArray[np.int32],
+) -> pl.Series:
+    """``service`` per flow (null when unknown or when the flow carried no payload).
+
+    ``pool[pl_slot[f]]`` holds flow ``f``'s payload prefixes (``payload_len[f, side]`` bytes per
+    side; ``pl_slot`` -1 when none).
+    """
+    codes = _classify(
+        pool, pl_slot, payload_len, proto.astype(np.int32), orig_p.astype(np.int32),
+        resp_p.astype(np.int32), _RULES, _BLOB, _TCP_PORTS, _UDP_PORTS, _TELNET,
+    )  # fmt: skip
+    known = codes >= 0
+    names = _NAME_SERIES.gather(np.where(known, codes, 0))
+    return names.set(pl.Series(~known), None) if not known.all() else names

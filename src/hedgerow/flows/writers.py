@@ -160,7 +160,15 @@ class ParquetWriter:
     def __init__(self, path: str | Path, payload: bool = False) -> None:
         self.columns = _columns(payload)
         schema = pl.DataFrame(schema={c: FLOW_SCHEMA[c] for c in self.columns}).to_arrow().schema
-        self._writer = pq.ParquetWriter(str(path), schema, compression="snappy")
+        # Flow tables are mostly unique values (uids, ports, counters): dictionary encoding
+        # costs more than it saves; statistics only where readers filter (time).
+        self._writer = pq.ParquetWriter(
+            str(path),
+            schema,
+            compression="snappy",
+            use_dictionary=False,
+            write_statistics=["ts"],
+        )
 
     def write(self, batch: FlowBatch) -> None:
         if batch.height:
