@@ -42,8 +42,9 @@ def test_bad_inputs_are_reported_and_the_rest_analysed(corpus: Path, tmp_path: P
 def test_scan_report_gains_devices_findings_risk_and_renders(corpus: Path,
                                                               tmp_path: Path) -> None:
     out = tmp_path / "scan"
+    direct = tmp_path / "direct.html"
     result = CliRunner().invoke(main, ["scan", *_pcaps(corpus, "D-LinkWaterSensor"),
-                                       "-o", str(out)])
+                                       "-o", str(out), "--html", str(direct)])
     assert result.exit_code == 0, result.output
     assert "Devices and their risk" in result.output and "Your network scores" in result.output
     report = json.loads((out / "report.json").read_text())
@@ -54,3 +55,4 @@ def test_scan_report_gains_devices_findings_risk_and_renders(corpus: Path,
     rendered = CliRunner().invoke(main, ["html", str(out / "report.json"), "-o", str(page)])
     assert rendered.exit_code == 0, rendered.output
     assert "D-Link sensor (DCH-S160)" in page.read_text()
+    assert page.read_text() == direct.read_text()

@@ -4,6 +4,7 @@ Example:
     $ hedgerow scan data/samples/ -o out/demo
     $ hedgerow scan capture.pcap --home-net 192.168.1.0/24 --intel feed.stix.json --json
     $ hedgerow scan capture.pcap --probe   # also probe home devices (opt-in, active)
+    $ hedgerow scan capture.pcap --html home.html   # the household report, one file
     $ hedgerow scan capture.pcap --baseline home.baseline   # also anomaly alerts
 
 After the attacks, the devices with their risk are shown, and report.json gains the
@@ -34,6 +35,7 @@ from hedgerow.model.networks import DEFAULT_LOCAL_NETWORKS
 from hedgerow.report.alertlog import write_alerts_jsonl
 from hedgerow.report.devices import render_devices
 from hedgerow.report.hosts import HostTally
+from hedgerow.report.html import render_html
 from hedgerow.report.jsonreport import build_report
 from hedgerow.report.result import InputOutcome, ScanResult
 from hedgerow.report.terminal import render
@@ -143,6 +145,8 @@ def exit_code(result: ScanResult) -> int:
     help="Indicator list: plain text, CSV or STIX 2.1 JSON (repeatable).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout instead.")
+@click.option("--html", "html_path", type=click.Path(path_type=Path),
+              help="Also write the household report as one HTML file.")
 @click.option("--probe", is_flag=True,
               help="Also probe home devices actively (default passwords on telnet/SSH, open "
                    "ports); only addresses inside the home networks are touched.")
@@ -158,6 +162,7 @@ def scan(
     rule_dirs: tuple[Path, ...],
     intel_files: tuple[Path, ...],
     as_json: bool,
+    html_path: Path | None,
     probe: bool,
     probe_rate: float,
     baseline_path: Path | None,
@@ -208,6 +213,8 @@ def scan(
             )
     if outdir is not None:
         write_outputs(result, outdir)
+    if html_path is not None:
+        html_path.write_text(render_html(build_report(result)), encoding="utf-8")
     if as_json:
         click.echo(json.dumps(build_report(result), indent=2))
     else:
