@@ -58,6 +58,9 @@ def test_learning_is_deterministic(corpus: Path) -> None:
     assert a.thresholds == b.thresholds
     c = learn_baseline(paths, LearnConfig(max_packets=100))
     assert c.training["packets"] == 100
+    d = learn_baseline(paths, LearnConfig(max_seconds=5.0))
+    assert 0 < d.training["last_ts"] - d.training["first_ts"] <= 5.0
+    assert d.training["packets"] < a.training["packets"]
 
 
 def _one_line(exc: BaselineError) -> str:
