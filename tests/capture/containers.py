@@ -156,3 +156,20 @@ def with_vlans(frame: bytes, tags: list[tuple[int, int]]) -> bytes:
     """Insert (TPID, VLAN id) tags after the MAC addresses, outermost first."""
     inserted = b"".join(struct.pack(">HH", tpid, vid) for tpid, vid in tags)
     return frame[:12] + inserted + frame[12:]
+
+
+def with_pppoe(frame: bytes) -> bytes:
+    """A PPPoE session frame (as on DSL links) carrying the IP packet of ``frame``."""
+    ppp = 0x0021 if ethertype(frame) == 0x0800 else 0x0057
+    payload = frame[14:]
+    head = struct.pack(">BBHHH", 0x11, 0, 0x1234, len(payload) + 2, ppp)
+    return frame[:12] + b"\x88\x64" + head + payload
+
+
+def with_mpls(frame: bytes, labels: list[int]) -> bytes:
+    """An MPLS frame: a label stack (last entry bottom-of-stack) before the IP packet."""
+    stack = b"".join(
+        struct.pack(">I", (label << 12) | (int(i == len(labels) - 1) << 8) | 64)
+        for i, label in enumerate(labels)
+    )
+    return frame[:12] + b"\x88\x47" + stack + frame[14:]

@@ -27,7 +27,7 @@ from hedgerow.capture import CaptureError, open_capture
 rng = np.random.default_rng(2026)
 tmp = Path(tempfile.mkdtemp())
 links = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276]
-ETHERTYPES = [b"\x08\x00", b"\x86\xdd", b"\x81\x00", b"\x08\x06"]
+ETHERTYPES = [b"\x08\x00", b"\x86\xdd", b"\x81\x00", b"\x08\x06", b"\x88\x64", b"\x88\x47"]
 sources = [Path(p).read_bytes() for p in sys.argv[1:]]
 checked = 0
 
@@ -49,7 +49,7 @@ for link in links:
         size = int(rng.integers(0, 90))
         frame = rng.integers(0, 256, size, dtype=np.uint8).tobytes()
         if size > 14 and link == 1:
-            frame = frame[:12] + ETHERTYPES[int(rng.integers(0, 4))] + frame[14:]
+            frame = frame[:12] + ETHERTYPES[int(rng.integers(0, len(ETHERTYPES)))] + frame[14:]
         if size > 0 and link in (12, 14, 101, 228, 229):
             frame = bytes([rng.choice([0x45, 0x4F, 0x60])]) + frame[1:]
         wire = size + int(rng.integers(0, 40))

@@ -31,6 +31,8 @@ from capture.containers import (
     to_raw,
     to_sll,
     to_sll2,
+    with_mpls,
+    with_pppoe,
     with_vlans,
 )
 from capture.test_against_tshark import assert_agrees_with_tshark
@@ -313,6 +315,22 @@ def test_vlan_tags(tmp_path: Path, ethernet: list[Record]) -> None:
         assert_same_network(base, cols)
         if vid == 5:  # tshark names an 802.1ad outer tag ieee8021ad.id, not vlan.id
             assert_agrees_with_tshark(path)
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [with_pppoe, lambda f: with_mpls(f, [16]), lambda f: with_mpls(f, [100, 200, 300])],
+    ids=["pppoe", "mpls", "mpls-stack"],
+)
+def test_pppoe_and_mpls(
+    tmp_path: Path, ip_only: list[Record], wrap: Callable[[bytes], bytes]
+) -> None:
+    base = read_all(write(tmp_path, "b.pcap", pcap_bytes(ip_only, 1)))
+    path = write(tmp_path, "v.pcap", pcap_bytes(convert(ip_only, wrap), 1))
+    cols = read_all(path)
+    assert_same_network(base, cols)
+    assert np.array_equal(cols["eth_src"], base["eth_src"])
+    assert_agrees_with_tshark(path)
 
 
 def test_unsupported_link_type_is_counted_and_warned_once(

@@ -15,7 +15,8 @@ How the readers (:func:`hedgerow.capture.open_capture`) fill the other columns:
   (0 for pcap); ``link_type``: the pcap/pcapng link type of the packet.
 - ``eth_src``/``eth_dst``: MACs as 48-bit integers (Linux cooked captures: the source address
   only; ARP without one: the sender MAC); ``vlan``: VLAN id of the outermost 802.1Q/802.1ad tag
-  (0 when untagged), as Zeek's ``vlan``.
+  (0 when untagged), as Zeek's ``vlan``; PPPoE sessions and MPLS label stacks are skipped
+  to the IP packet inside.
 - ``ttl``: IPv4 TTL or IPv6 hop limit; ``ip_len``: IPv4 total length or IPv6 payload length
   + 40; ``ip_id``: IPv4 identification, or the IPv6 fragment header's identification;
   ``proto``: the upper-layer protocol after IPv6 extension headers; ``frag``: :class:`Frag`

@@ -329,6 +329,24 @@ def decode_packets(
             et = _be16(buf, off + 2)
             off += 4
             tags += 1
+        if et == 0x8864:  # PPPoE session: 6-byte PPPoE header, 2-byte PPP protocol
+            if end - off < 8:
+                truncated = True
+            else:
+                ppp = _be16(buf, off + 6)
+                et = 0x0800 if ppp == 0x0021 else (0x86DD if ppp == 0x0057 else -1)
+                off += 8
+        elif et == 0x8847 or et == 0x8848:  # MPLS label stack, then IP by its version nibble
+            for _ in range(8):
+                if end - off < 4:
+                    truncated = True
+                    break
+                off += 4
+                if buf[off - 2] & 1:  # bottom of stack
+                    break
+            if not truncated:
+                version = buf[off] >> 4 if end > off else 0
+                et = 0x0800 if version == 4 else (0x86DD if version == 6 else -1)
         if truncated:
             status[i] = _TRUNCATED
             continue
