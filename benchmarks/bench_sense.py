@@ -20,7 +20,7 @@ quarantine in nftables (decision logged after ``nft`` returned).
 
 Usage (root; tcpreplay, tcprewrite, tcpdump, nft):
     .venv/bin/python benchmarks/bench_sense.py [--rates 50000,100000,200000,300000]
-        [--seconds 5] [--background 50000]
+        [--seconds 5] [--background 5000,50000]
 """
 
 from __future__ import annotations
@@ -146,7 +146,10 @@ def measure(ns: Namespace, tool: str, capture: Path, pps: int, limit: int, workd
         proc.wait(120)
     text = log.read_text(errors="replace")
     if tool == "hedgerow":
-        last = [line for line in text.splitlines() if line.startswith("stats:")][-1]
+        stats = [line for line in text.splitlines() if line.startswith("stats:")]
+        if not stats:
+            raise RuntimeError(f"hedgerow sense failed at {pps} pps: {text[-1500:]}")
+        last = stats[-1]
         analysed = int(find(r" ([\d,]+) packets", last).replace(",", ""))
         note = "drops " + find(r"drops (kernel [\d,]+ ours [\d,]+)", last)
     else:
@@ -155,13 +158,14 @@ def measure(ns: Namespace, tool: str, capture: Path, pps: int, limit: int, workd
     return Run(tool, pps, sent, rate, analysed, note)
 
 
-def latency(ns: Namespace, capture: Path, background_pps: int, workdir: Path) -> dict[str, float]:
+def latency(ns: Namespace, capture: Path, background_pps: int,
+            workdir: Path) -> dict[str, float | str]:
+    workdir.mkdir()
     attack = workdir / "attack.pcap"
     subprocess.run(["tcprewrite", "--pnat=192.168.2.0/24:192.168.213.0/24", "-i",
                     str(corpus_root() / ATTACK), "-o", str(attack)], check=True)
     log = workdir / "latency.log"
-    lat_dir = workdir / "latency"
-    lat_dir.mkdir()
+    lat_dir = workdir
     with log.open("wb") as sink:
         proc = subprocess.Popen(ns.argv(sense_argv(lat_dir, dry_run=False)), stdout=sink,
                                 stderr=subprocess.STDOUT)
@@ -183,6 +187,8 @@ def latency(ns: Namespace, capture: Path, background_pps: int, workdir: Path) ->
             background.wait(60)
         proc.send_signal(signal.SIGINT)
         proc.wait(120)
+        subprocess.run(ns.argv(["nft", "delete", "table", "inet", "hedgerow"]),
+                       capture_output=True, check=False)
     alerts = [json.loads(line) for line in (lat_dir / "alerts.jsonl").read_text().splitlines()]
     first = min((a for a in alerts if a["device"] == ATTACKER and a["kind"] == "scan"),
                 key=lambda a: a["raised_at"])
@@ -198,8 +204,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rates", default="50000,100000,200000,300000")
     parser.add_argument("--seconds", type=float, default=5.0, help="replay length per rate")
-    parser.add_argument("--background", type=int, default=50000,
-                        help="background load (pkts/s) during the latency run")
+    parser.add_argument("--background", default="5000,50000",
+                        help="background loads (pkts/s) of the latency runs")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench_sense: needs root (network namespace, AF_PACKET, nftables)")
@@ -210,12 +216,16 @@ def main() -> None:
         workdir = Path(tmp)
         for pps in rates:
             for tool in ("hedgerow", "tcpdump"):
-                run = measure(ns, tool, capture, pps, int(pps * args.seconds), workdir)
+                try:
+                    run = measure(ns, tool, capture, pps, int(pps * args.seconds), workdir)
+                except (RuntimeError, subprocess.SubprocessError) as exc:
+                    run = Run(tool, pps, 1, 0.0, 0, f"failed: {str(exc)[-300:]}")
                 runs.append(run)
                 print(f"measured {tool} at {pps:,} pps: sent {run.sent:,} ({run.sent_pps:,.0f}"
                       f" pps achieved), analysed {run.analysed:,}, loss {run.loss:.3%}, "
                       f"{run.note}", file=sys.stderr)
-        lat = latency(ns, capture, args.background, workdir)
+        lats = [latency(ns, capture, int(bg), workdir / f"bg{bg}")
+                for bg in args.background.split(",")]
     print(f"\nlive capture of {capture.name} replayed with tcpreplay into a veth pair "
           f"(snaplen {SNAPLEN}, {RING_MB} MiB kernel buffer for both)")
     print(f"{'target pps':>11}{'sent pps':>11}{'hedgerow loss':>15}{'tcpdump loss':>14}")
@@ -229,9 +239,10 @@ def main() -> None:
     print(f"highest rate with < 0.1% loss: hedgerow {best['hedgerow']:,.0f} pkts/s "
           f"(target >= 200,000), tcpdump -w /dev/null {best['tcpdump']:,.0f} pkts/s, "
           f"ratio {ratio:.2f}x")
-    print(f"first attack packet -> alert ({lat['stage']}): {lat['alert_s']:.2f} s (target <= 1 s);"
-          f" -> nftables quarantine: {lat['rule_s']:.2f} s (target <= 2 s); "
-          f"background load {lat['background_pps']:,} pkts/s")
+    for lat in lats:
+        print(f"background {lat['background_pps']:,} pkts/s: first attack packet -> alert "
+              f"({lat['stage']}) {lat['alert_s']:.2f} s (target <= 1 s), -> nftables quarantine "
+              f"{lat['rule_s']:.2f} s (target <= 2 s)")
 
 
 if __name__ == "__main__":

@@ -89,6 +89,7 @@ def test_peer_count_is_bounded(tmp_path: Path) -> None:
     outcomes = engine.handle(_alert(AlertKind.SCAN, "inbound", "192.168.1.30", peers))
     assert len(outcomes) == engine.policy.max_peers_per_alert
     assert len(_sent_elements(table)) == engine.policy.max_peers_per_alert
+    assert len(table.sent) == 1, "one nftables transaction per alert"
 
 
 def test_revoke_and_expiry(tmp_path: Path) -> None:

@@ -92,6 +92,8 @@ def _enforcer(table: str, management: list[str], rate: int, burst: int,
               help="Cut a batch after this long even when not full.")
 @click.option("--ring-mb", type=int, default=64, show_default=True,
               help="Kernel ring size (absorbs bursts).")
+@click.option("--queue-batches", type=int, default=32, show_default=True,
+              help="Batches waiting for analysis before new ones are dropped (and counted).")
 @click.option("--early-every", type=float, default=0.5, show_default=True,
               help="Least seconds between checks for attacks still under way.")
 @click.option("--stats-every", type=float, default=10.0, show_default=True,
@@ -100,8 +102,8 @@ def sense(iface: str, policy_path: Path | None, dry_run: bool, metrics_port: int
           metrics_host: str, alerts_path: Path | None, store_path: Path | None,
           home_net: tuple[str, ...], management: tuple[str, ...], rule_dirs: tuple[Path, ...],
           intel_files: tuple[Path, ...], table: str, duration: float | None, batch_size: int,
-          max_wait_ms: int, ring_mb: int,
-          early_every: float, stats_every: float) -> None:
+          max_wait_ms: int, ring_mb: int, queue_batches: int, early_every: float,
+          stats_every: float) -> None:
     """Watch IFACE live: detect attacks, block attackers, quarantine infected devices."""
     try:
         policy = load_policy(policy_path)
@@ -160,7 +162,8 @@ def sense(iface: str, policy_path: Path | None, dry_run: bool, metrics_port: int
     signal.signal(signal.SIGTERM, _stop)
     sensor = Sensor(capture, analyzer, stats, engine=engine,
                     alert_log=AlertLog(alert_stream) if alert_stream is not None else None,
-                    on_alert=_print_alert, on_report=_print_stats, report_every_s=stats_every)
+                    on_alert=_print_alert, on_report=_print_stats, report_every_s=stats_every,
+                    queue_batches=queue_batches)
     metrics = f", /metrics on {server.host}:{server.port}" if server is not None else ""
     click.echo(f"hedgerow sense: watching {iface} ({analyzer.detectors} detectors, "
                f"decisions in {store.path}{metrics})", err=True)

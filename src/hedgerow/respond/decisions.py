@@ -123,16 +123,15 @@ class DecisionEngine:
         active = {(e.decision.action, e.decision.value) for e in self.store.active(now)}
         decided = {(e.decision.action, e.decision.value) for e in self.store.entries()
                    if e.decision.alert_id == alert.id and e.status != "failed"}
-        outcomes = []
+        todo: list[Decision] = []
         for target in self._targets(alert, rule):
             if (rule.action, target) in active or (rule.action, target) in decided:
                 continue
-            decision = Decision(action=rule.action, scope=scope_of(target) or "ip", value=target,
-                                duration_s=rule.duration_s, reason=_reason(alert, rule),
-                                alert_id=alert.id, created=now)
-            outcomes.append(self._carry_out(decision, rule))
+            todo.append(Decision(action=rule.action, scope=scope_of(target) or "ip",
+                                 value=target, duration_s=rule.duration_s,
+                                 reason=_reason(alert, rule), alert_id=alert.id, created=now))
             active.add((rule.action, target))
-        return outcomes
+        return self._carry_out(todo, rule)
 
     def revoke(self, entry: LogEntry) -> Outcome:
         """Undo an active decision (nftables first, then the log)."""
@@ -147,25 +146,46 @@ class DecisionEngine:
         peers = [p for p in alert.peers if scope_of(p) == "ip"]
         return peers[: self.policy.max_peers_per_alert]
 
-    def _carry_out(self, decision: Decision, rule: Rule) -> Outcome:
-        status, detail = "applied", ""
-        if decision.action is DecisionAction.NOTIFY:
-            status = "notified"
-        elif decision.scope == "ip" and self.guard.protects(decision.value):
-            status, detail = "refused", "protected address (gateway or management host)"
-        elif scope_of(decision.value) is None or (
-            decision.scope == "mac" and decision.action is not DecisionAction.QUARANTINE
-        ):
-            status, detail = "refused", f"cannot enforce on {decision.value!r}"
-        elif self.enforcer is None:
-            status = "dry-run"
-        else:
+    def _carry_out(self, decisions: list[Decision], rule: Rule) -> list[Outcome]:
+        """Check each decision, enforce the valid ones in one go, log every outcome."""
+        verdicts: list[tuple[Decision, str, str]] = []
+        for decision in decisions:
+            status, detail = "applied", ""
+            if decision.action is DecisionAction.NOTIFY:
+                status = "notified"
+            elif decision.scope == "ip" and self.guard.protects(decision.value):
+                status, detail = "refused", "protected address (gateway or management host)"
+            elif scope_of(decision.value) is None or (
+                decision.scope == "mac" and decision.action is not DecisionAction.QUARANTINE
+            ):
+                status, detail = "refused", f"cannot enforce on {decision.value!r}"
+            elif self.enforcer is None:
+                status = "dry-run"
+            verdicts.append((decision, status, detail))
+        enforce = [d for d, status, _ in verdicts if status == "applied"]
+        error = ""
+        if enforce and self.enforcer is not None:
             try:
-                self.enforcer.apply(decision)
+                _apply_all(self.enforcer, enforce)
             except EnforcementError as exc:
-                status, detail = "failed", str(exc)
-        entry = self.store.record(decision, status, rule.name, detail)
-        return Outcome(status, decision, rule.name, entry.id, detail)
+                error = str(exc)
+        outcomes = []
+        for decision, status, detail in verdicts:
+            if status == "applied" and error:
+                status, detail = "failed", error
+            entry = self.store.record(decision, status, rule.name, detail)
+            outcomes.append(Outcome(status, decision, rule.name, entry.id, detail))
+        return outcomes
+
+
+def _apply_all(enforcer: Enforcer, decisions: list[Decision]) -> None:
+    """One transaction when the enforcer can (``apply_all``), else one call per decision."""
+    apply_all = getattr(enforcer, "apply_all", None)
+    if callable(apply_all):
+        apply_all(decisions)
+        return
+    for decision in decisions:
+        enforcer.apply(decision)
 
 
 def _reason(alert: Alert, rule: Rule) -> str:

@@ -19,10 +19,16 @@ Example:
 
 from __future__ import annotations
 
+import ipaddress
+from typing import Any
+
 from hedgerow.model import Decision, DecisionAction
 from hedgerow.respond import nft_json
 from hedgerow.respond.decisions import EnforcementError
 from hedgerow.respond.nftables import NftError, NftTable
+
+_SET_PREFIX = {DecisionAction.BLOCK: "block", DecisionAction.RATE_LIMIT: "ratelimit",
+               DecisionAction.QUARANTINE: "quarantine"}
 
 
 class NftEnforcer:
@@ -39,21 +45,36 @@ class NftEnforcer:
             raise EnforcementError(str(exc)) from None
 
     def apply(self, decision: Decision) -> None:
-        reason = decision.reason[:100]
+        self.apply_all([decision])
+
+    def apply_all(self, decisions: list[Decision]) -> None:
+        """Enforce several decisions in one nftables transaction (all or none)."""
         try:
-            if decision.action is DecisionAction.BLOCK:
-                self.table.block(decision.value, decision.duration_s, reason)
-            elif decision.action is DecisionAction.RATE_LIMIT:
-                self.table.rate_limit(decision.value, decision.duration_s, reason)
-            elif decision.action is DecisionAction.QUARANTINE:
-                if decision.scope == "mac":
-                    self.table.quarantine(decision.duration_s, mac=decision.value, reason=reason)
-                else:
-                    self.table.quarantine(decision.duration_s, ip=decision.value, reason=reason)
-            else:
-                raise EnforcementError(f"nothing to enforce for {decision.action.value}")
+            self.table.apply([self._command(d) for d in decisions])
         except NftError as exc:
             raise EnforcementError(str(exc)) from None
+
+    def _command(self, decision: Decision) -> dict[str, Any]:
+        value = decision.value.lower()
+        if decision.scope == "mac":
+            if decision.action is not DecisionAction.QUARANTINE:
+                raise EnforcementError(f"only quarantine works on a MAC address ({value})")
+            set_name = "quarantine_mac"
+        else:
+            try:
+                version = ipaddress.ip_address(value).version
+            except ValueError:
+                raise EnforcementError(f"{value!r} is not an IP address") from None
+            if self.table.is_management(value):
+                raise EnforcementError(f"{value} is a management address; refusing to "
+                                       f"{decision.action.value} it")
+            prefix = _SET_PREFIX.get(decision.action)
+            if prefix is None:
+                raise EnforcementError(f"nothing to enforce for {decision.action.value}")
+            set_name = f"{prefix}{version}"
+        return nft_json.add_elements(self.table.table, set_name, [value],
+                                     timeout_s=max(1, int(decision.duration_s)),
+                                     comment=decision.reason[:100] or None)
 
     def revoke(self, decision: Decision) -> None:
         """Delete the entry of this decision's action (nothing to do when it already expired)."""

@@ -1,8 +1,9 @@
 """The live sensor loop: capture thread → bounded queue → analysis → alerts → decisions.
 
 The capture thread only drains the kernel ring (compiled, GIL released while copying) and
-queues raw frame batches; the analysis thread decodes them, meters flows, runs the detectors,
-writes alerts and hands them to the decision engine. When analysis falls behind by more than
+queues raw frame batches; the analysis thread decodes them, meters flows, runs the detectors
+and writes alerts; the decision thread hands them to the decision engine, so nftables calls
+never hold up analysis. When analysis falls behind by more than
 ``queue_batches`` batches the newest batch is dropped and counted (``our_drops``) so the ring
 keeps moving and latency stays bounded; the kernel's own drops are counted separately.
 
@@ -82,6 +83,7 @@ class Sensor:
         self.tick_s = tick_s
         self.report_every_s = report_every_s
         self._queue: queue.Queue[Frames] = queue.Queue(maxsize=queue_batches)
+        self._decide: queue.Queue[Alert | None] = queue.Queue()
         self._capturing = threading.Event()
         self.error: BaseException | None = None
 
@@ -90,6 +92,8 @@ class Sensor:
         self._capturing.set()
         reader = threading.Thread(target=self._capture_loop, name="capture", daemon=True)
         reader.start()
+        decider = threading.Thread(target=self._decision_loop, name="decide", daemon=True)
+        decider.start()
         deadline = time.monotonic() + duration_s if duration_s is not None else None
         last_tick = last_report = time.monotonic()
         before = self.stats.snapshot()
@@ -121,6 +125,8 @@ class Sensor:
                 self._analyse(self._queue.get_nowait())
             self._emit(self.analyzer.finish())
             self._poll_kernel()
+            self._decide.put(None)
+            decider.join()
         if self.error is not None:
             raise self.error
 
@@ -155,11 +161,16 @@ class Sensor:
         self._emit(alerts)
 
     def _emit(self, alerts: list[Alert]) -> None:
+        """Log alerts at once; decisions (nftables calls) happen in the decision thread."""
         for alert in alerts:
             self.stats.count_alert(alert.kind.value, alert.severity.value)
             if self.alert_log is not None:
                 self.alert_log.write(alert, stage=alert.evidence.get("stage", "final"),
                                      extra={"raised_at": time.time()})
+            self._decide.put(alert)
+
+    def _decision_loop(self) -> None:
+        while (alert := self._decide.get()) is not None:
             outcomes = self.engine.handle(alert) if self.engine is not None else []
             for outcome in outcomes:
                 self.stats.count_decision(outcome.decision.action.value, outcome.status)
