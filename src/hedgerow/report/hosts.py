@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from hedgerow.detect.locality import local_mask
 from hedgerow.model import LocalNetworks
 
 HOST_LIMIT = 65_536
@@ -64,10 +65,10 @@ class HostTally:
                 )
             )
         both = pl.concat(sides).drop_nulls("address")
-        uniq = both["address"].unique().to_list()
-        local = [a for a in uniq if self.networks.is_local(a) and not _is_group(a)]
+        uniq = both["address"].unique()
+        local = uniq.filter(local_mask(uniq, self.networks) & ~_group_mask(uniq))
         part = (
-            both.filter(pl.col("address").is_in(local))
+            both.filter(pl.col("address").is_in(local.implode()))
             .group_by("address")
             .agg(
                 pl.col("mac").drop_nulls().first(),
@@ -102,9 +103,12 @@ class HostTally:
         ]
 
 
-def _is_group(address: str) -> bool:
+def _group_mask(addresses: pl.Series) -> pl.Series:
+    """Broadcast and multicast addresses (not devices)."""
     return (
-        address.endswith(".255")
-        or address.startswith(("ff", "224.", "239."))
-        or address in ("0.0.0.0", "255.255.255.255")
-    )
+        addresses.str.ends_with(".255")
+        | addresses.str.starts_with("ff")
+        | addresses.str.starts_with("224.")
+        | addresses.str.starts_with("239.")
+        | addresses.is_in(["0.0.0.0", "255.255.255.255"])
+    ).fill_null(True)

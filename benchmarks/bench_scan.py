@@ -1,0 +1,76 @@
+"""Detection benchmark: ``hedgerow scan`` against ``hedgerow flows`` and nfstream, same capture.
+
+Builds (or reuses) the >= 1,000,000-packet capture of real corpus traffic under ``.bench/``
+(``build_capture.py``) and runs, each in its own child process under ``/usr/bin/time`` (whole
+process: interpreter start, imports, numba cache load, output writing):
+
+- ``flows``: ``hedgerow flows BIG -o .bench/flows.parquet -q`` (flow extraction only);
+- ``scan``: ``hedgerow scan BIG -o .bench/scan`` (flow extraction + every built-in rule and
+  intel list + alerts.jsonl/report.json + the terminal report, printed to /dev/null);
+- ``nfstream``: ``NFStreamer(source=BIG, n_meters=1)`` iterated (flow extraction, one meter).
+
+It prints packets/s of wall and of CPU time (user + system, the fair figure on a shared
+machine), peak memory, scan throughput as a fraction of flow extraction (target >= 70%), and
+scan against nfstream.
+
+Usage:
+    .venv/bin/python benchmarks/bench_scan.py [--packets 1000000] [--repeat 3] [--skip nfstream]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+
+from bench_flows import NFSTREAM, PYTHON, Run, best_of, count_packets
+from build_capture import BENCH_DIR, build_capture
+
+TARGET = 0.70
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--packets", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip", action="append", default=[], help="tool to leave out")
+    args = parser.parse_args()
+
+    capture = build_capture(min_packets=args.packets)
+    packets = count_packets(capture)
+    hedgerow = shutil.which("hedgerow", path=os.path.dirname(PYTHON)) or "hedgerow"
+    sh = shutil.which("sh") or "/bin/sh"
+    scan_cmd = f"'{hedgerow}' scan '{capture}' -o '{BENCH_DIR / 'scan'}' > /dev/null"
+    tools = {
+        "flows": [hedgerow, "flows", str(capture), "-o", str(BENCH_DIR / "flows.parquet"), "-q"],
+        "scan": [sh, "-c", scan_cmd],
+        "nfstream": [PYTHON, "-c", NFSTREAM, str(capture)],
+    }
+    runs: dict[str, Run] = {}
+    for name, argv in tools.items():
+        if name in args.skip:
+            continue
+        runs[name] = best_of(name, argv, args.repeat)
+        r = runs[name]
+        print(f"measured {name}: {r.wall_s:.2f} s wall, {r.cpu_s:.2f} s CPU", file=sys.stderr)
+
+    print(f"\n{capture.name}: {packets:,} packets (best of {args.repeat} runs, whole process)")
+    print(f"{'tool':<10}{'pkts/s wall':>14}{'pkts/s CPU':>14}{'peak MB':>10}")
+    for name, r in runs.items():
+        print(f"{name:<10}{packets / r.wall_s:>14,.0f}{packets / r.cpu_s:>14,.0f}"
+              f"{r.peak_mb:>10.0f}")
+    scan, flows, nfs = runs.get("scan"), runs.get("flows"), runs.get("nfstream")
+    if scan is not None and flows is not None:
+        cpu = flows.cpu_s / scan.cpu_s
+        wall = flows.wall_s / scan.wall_s
+        verdict = "met" if cpu >= TARGET else "NOT met"
+        print(f"\nscan throughput / flow extraction: {cpu:.0%} on CPU time, {wall:.0%} on wall "
+              f"time (target >= {TARGET:.0%}: {verdict} on CPU time)")
+    if scan is not None and nfs is not None:
+        print(f"scan vs nfstream flow extraction: {nfs.cpu_s / scan.cpu_s:.1f}x on CPU time, "
+              f"{nfs.wall_s / scan.wall_s:.1f}x on wall time")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Vectorised "is this address local?" for whole columns of addresses.
+
+IPv4 addresses are parsed into integers by polars and tested against each IPv4 network with
+one mask-and-compare; the (few) IPv6 addresses fall back to :meth:`LocalNetworks.is_local`.
+
+Example:
+    >>> import polars as pl
+    >>> from hedgerow.model import LocalNetworks
+    >>> s = pl.Series(["192.168.1.5", "8.8.8.8", "fe80::1", None, "bogus"])
+    >>> local_mask(s, LocalNetworks.default()).to_list()
+    [True, False, True, False, False]
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import polars as pl
+
+from hedgerow.model import LocalNetworks
+
+
+def local_mask(addresses: pl.Series, networks: LocalNetworks) -> pl.Series:
+    """Boolean Series: which addresses fall inside the local networks (nulls are not local)."""
+    frame = pl.DataFrame({"a": addresses.cast(pl.String)})
+    octets = pl.col("a").str.split_exact(".", 3)
+    parsed = frame.with_columns(
+        pl.col("a")
+        .str.contains(r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$")
+        .fill_null(False)
+        .alias("v4"),
+        pl.col("a").str.contains(":").fill_null(False).alias("v6"),
+    ).with_columns(
+        pl.when(pl.col("v4"))
+        .then(
+            pl.sum_horizontal(
+                octets.struct.field(f"field_{i}").cast(pl.Int64, strict=False) * (1 << (24 - 8 * i))
+                for i in range(4)
+            )
+        )
+        .alias("ip")
+    )
+    v4_nets = [n for n in networks.networks if isinstance(n, ipaddress.IPv4Network)]
+    hit = pl.lit(False)
+    for net in v4_nets:
+        mask = int(net.netmask)
+        hit = hit | ((pl.col("ip").cast(pl.Int64) & mask) == int(net.network_address))
+    result = parsed.with_columns(hit.fill_null(False).alias("local"))
+    if result["v6"].any():
+        v6 = result.filter(pl.col("v6"))["a"].unique().to_list()
+        v6_local = [a for a in v6 if networks.is_local(a)]
+        result = result.with_columns(pl.col("local") | (pl.col("v6") & pl.col("a").is_in(v6_local)))
+    return result["local"].alias(addresses.name)
