@@ -225,7 +225,15 @@ class AnomalyDetector:
         names = b.spec.names()
         mean = grp.feature_sum / max(grp.packets, 1)
         z = (mean - b.feature_mean) / (b.feature_std + 1e-6)
-        top = np.argsort(-np.abs(z), kind="stable")[:TOP_FEATURES]
+        top: list[int] = []
+        families: set[str] = set()
+        for i in np.argsort(-np.abs(z), kind="stable").tolist():
+            family = names[i].rsplit("_l", 1)[0]  # one entry per feature, at its most deviant λ
+            if family not in families:
+                families.add(family)
+                top.append(i)
+            if len(top) == TOP_FEATURES:
+                break
         n_unsigned = b.spec.n_unsigned
         features = [
             {
