@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class AlertKind(str, Enum):
+class AlertKind(StrEnum):
     SCAN = "scan"
     BRUTEFORCE = "bruteforce"
     DOS = "dos"
@@ -34,7 +34,7 @@ class AlertKind(str, Enum):
     POLICY = "policy"
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     INFO = "info"
     LOW = "low"
     MEDIUM = "medium"

@@ -10,11 +10,11 @@ Example:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class DecisionAction(str, Enum):
+class DecisionAction(StrEnum):
     BLOCK = "block"
     QUARANTINE = "quarantine"
     RATE_LIMIT = "rate_limit"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from functools import lru_cache
 
 DEFAULT_LOCAL_NETWORKS: tuple[str, ...] = (
@@ -27,7 +27,7 @@ DEFAULT_LOCAL_NETWORKS: tuple[str, ...] = (
 )
 
 
-class Direction(str, Enum):
+class Direction(StrEnum):
     """Which way an attack or conversation points, seen from the local networks."""
 
     INBOUND = "inbound"
