@@ -26,7 +26,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hedgerow.assess.sections import assessment_for, register_sections
 from hedgerow.cli.scananomaly import ScanAnomalies
-from hedgerow.cli.scaninput import FileRead, expand_inputs, read_flows
+from hedgerow.cli.scaninput import FileRead, expand_inputs, read_flows, rebatch
 from hedgerow.detect.engine import DetectionEngine
 from hedgerow.detect.ruleload import RuleError
 from hedgerow.intel import IntelError
@@ -68,7 +68,7 @@ def run_scan(
         outcome = FileRead(file)
         if progress is not None and task is not None:
             progress.update(task, description=file.name)
-        for batch in read_flows(file, outcome):
+        for batch in rebatch(read_flows(file, outcome)):
             engine.process(batch)
             tally.update(batch)
             if progress is not None and task is not None:
