@@ -159,3 +159,16 @@ def test_arp_sweep_as_arp_flows(corpus: Path) -> None:
     answered = sweeper.filter(pl.col("conn_state") == "SF")
     assert answered.height > 0 and (answered["resp_pkts"] > 0).all()
     assert (arp["orig_ip_bytes"] == 28 * arp["orig_pkts"]).all()
+
+
+def test_ip_fragments_count_as_one_reassembled_datagram(corpus: Path) -> None:
+    """A 1638-byte SNMP reply in two IPv4 fragments (tshark: MF=1 at 0, then offset 179*8):
+    Zeek counts one packet of the reassembled length, and the reply's sender (port 161, a
+    likely server port) as responder."""
+    flows = flows_of(corpus / "stopddos/amp.TCP.reflection.SYNACK.pcap")
+    snmp = flows.filter(
+        (pl.col("id.resp_h") == "113.9.163.216") & (pl.col("id.orig_p") == 51767)
+    ).row(0, named=True)
+    assert (snmp["id.resp_p"], snmp["service"], snmp["history"]) == (161, "snmp", "^d")
+    assert (snmp["resp_pkts"], snmp["resp_ip_bytes"], snmp["resp_bytes"]) == (1, 1658, 1630)
+    assert snmp["orig_pkts"] == 0

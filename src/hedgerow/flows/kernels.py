@@ -305,6 +305,7 @@ def meter_packets(
     payload_off: npt.NDArray[np.int64],
     payload_cap: npt.NDArray[np.uint32],
     eth_src: npt.NDArray[np.uint64],
+    eth_dst: npt.NDArray[np.uint64],
     data: npt.NDArray[np.uint8],
     likely_server_tcp: npt.NDArray[np.bool_],
     likely_server_udp: npt.NDArray[np.bool_],
@@ -525,6 +526,8 @@ def meter_packets(
         plen = np.int64(payload_len[i])
         if mac[f, d] == 0:
             mac[f, d] = eth_src[i]
+        if mac[f, e] == 0:
+            mac[f, e] = eth_dst[i]  # Zeek logs the first packet's destination MAC
         if plen > 0 and pl_len[f, d] < keep:
             row = pl_slot[f]
             if row < 0:

@@ -131,6 +131,7 @@ class FlowMeter:
                 batch.payload_off,
                 batch.payload_cap,
                 batch.eth_src,
+                batch.eth_dst,
                 batch.data,
                 LIKELY_SERVER_TCP,
                 LIKELY_SERVER_UDP,
