@@ -18,7 +18,9 @@ from dataclasses import dataclass, fields, replace
 class HubSettings:
     """Configuration of one hub process (immutable; build a new one to change it).
 
-    ``consensus_interval_s`` is how often a background thread turns sightings into blocklist
+    ``threads`` bounds the worker threads that run database handlers in one process (more
+    only queue on the connection pool and the interpreter lock). ``consensus_interval_s`` is
+    how often a background thread turns sightings into blocklist
     entries; 0 recomputes consensus inside each ingest request instead.
     """
 
@@ -36,6 +38,7 @@ class HubSettings:
     auth_cache_s: float = 30.0
     enrolment_token_ttl_s: float = 7 * 86400.0
     db_pool_size: int = 10
+    threads: int = 16
 
     @classmethod
     def from_env(cls, **overrides: object) -> HubSettings:
