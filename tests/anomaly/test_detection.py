@@ -118,3 +118,19 @@ def test_attacks_score_high_and_alert_on_the_device(corpus: Path, home: dict, ca
     )
     windows = {(a.device, a.window_key) for a in alerts}
     assert len(windows) == len(alerts)  # one alert per device and window, no storm
+
+
+def test_drain_emits_closed_windows_once(corpus: Path, home: dict) -> None:
+    attack = load_batch(corpus / "ndpi/pcap/synscan.pcap")
+    labels = np.ones(len(attack), dtype=bool)
+    merged, _ = _overlay(home, attack, "172.16.0.8", labels)
+    detector = AnomalyDetector(home["baseline"])
+    drained = []
+    for i in range(0, len(merged), 4000):
+        part = merged.take(np.arange(i, min(i + 4000, len(merged))))
+        detector.process(part)
+        drained += detector.drain(until=float(part.ts_ns[-1]) / 1e9)
+    drained += detector.drain()
+    keys = [(a.device, a.window_key) for a in drained]
+    assert drained and len(keys) == len(set(keys))
+    assert detector.alerts() == [] and detector.drain() == []

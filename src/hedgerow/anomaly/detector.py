@@ -211,6 +211,22 @@ class AnomalyDetector:
         for g, grp in enumerate(groups):
             grp.peer_count += int(distinct[g])
 
+    def drain(self, until: float | None = None) -> list[Alert]:
+        """Alerts of the windows that ended before event time ``until`` (all when ``None``),
+        then forget those windows: a live sensor calls this per batch to keep memory bounded."""
+        done = [
+            key
+            for key in self._groups
+            if until is None or (key[2] + 1) * self.window_s <= until
+        ]
+        ready = {key: self._groups.pop(key) for key in done}
+        out = [
+            self._alert(key[2], grp)
+            for key, grp in ready.items()
+            if grp.packets >= self.min_packets or grp.max_score >= self.strong
+        ]
+        return sorted(out, key=lambda a: (a.start, a.device))
+
     def alerts(self) -> list[Alert]:
         """One alert per (device, window) with enough unusual packets, in time order."""
         out = [
