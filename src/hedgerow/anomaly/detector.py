@@ -95,17 +95,29 @@ class AnomalyDetector:
         self.strong = strong
         self.features = FeatureExtractor(baseline.spec, known=baseline.known_channels)
         self._groups: dict[tuple[int, int, int], _Group] = {}
+        self.last_features = np.zeros((0, len(baseline.spec.names())), dtype=np.float32)
         self.packets = 0
         self.anomalous = 0
 
     def score_features(self, X: npt.NDArray[np.float32]) -> dict[str, npt.NDArray[np.float32]]:
         """Per-row raw ``kitnet`` and ``hst`` scores, and ``score``: the chosen model's score over
-        its threshold (``max``: the larger of both)."""
+        its threshold (``max``: the larger of both).
+
+        With ``model="kitnet"`` the half-space trees only score the rows the autoencoders flag
+        (a second opinion for the evidence); the other rows' ``hst`` is NaN.
+        """
         b = self.baseline
         kit = b.kitnet.score(X)
+        k = kit / b.thresholds["kitnet"]
+        if self.model == "kitnet":
+            hst = np.full(X.shape[0], np.nan, dtype=np.float32)
+            flagged = np.flatnonzero(k >= 1.0)
+            if flagged.shape[0]:
+                hst[flagged] = b.hst.score(X[flagged])
+            return {"kitnet": kit, "hst": hst, "score": k.astype(np.float32)}
         hst = b.hst.score(X)
-        k, h = kit / b.thresholds["kitnet"], hst / b.thresholds["hst"]
-        score = k if self.model == "kitnet" else h if self.model == "hst" else np.maximum(k, h)
+        h = hst / b.thresholds["hst"]
+        score = h if self.model == "hst" else np.maximum(k, h)
         return {"kitnet": kit, "hst": hst, "score": score.astype(np.float32)}
 
     def score(self, batch: PacketBatch) -> npt.NDArray[np.float32]:
@@ -115,6 +127,7 @@ class AnomalyDetector:
     def process(self, batch: PacketBatch) -> dict[str, npt.NDArray[np.float32]]:
         """Features and scores of a batch; anomalous packets are added to the alert groups."""
         X = self.features.transform(batch)
+        self.last_features = X
         scores = self.score_features(X)
         self.packets += len(batch)
         hot = np.flatnonzero(scores["score"] >= 1.0)
