@@ -86,6 +86,19 @@ def test_every_connection_agrees_with_zeek(corpus: Path, name: str) -> None:
     ours = ours.sort(order, nulls_last=True)
     assert ours.height == theirs.height, (ours, theirs)
     assert ours.to_dicts() == theirs.to_dicts()
+    # duration: Zeek prints 6 decimals; unset ("-") for zero-duration connections, as ours.
+    zeek_durations = zeek.with_columns(
+        pl.when(pl.col("duration") == "-")
+        .then(None)
+        .otherwise(pl.col("duration"))
+        .cast(pl.Float64)
+        .alias("duration")
+    )
+    by = [*order, "duration"]
+    expected = zeek_durations.sort(by, nulls_last=True)["duration"].to_list()
+    got = our_flows(pcap).sort(by, nulls_last=True)["duration"].to_list()
+    assert [d is None for d in got] == [d is None for d in expected]
+    assert [d or 0.0 for d in got] == pytest.approx([d or 0.0 for d in expected], abs=2e-6)
 
 
 @pytest.mark.parametrize("name", sorted(PARTIAL))

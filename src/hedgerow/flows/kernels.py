@@ -520,7 +520,8 @@ def meter_packets(
             frag_index[fr_slot] = f
         d = 0 if src_is_a == orig_is_a[f] else 1
         e = 1 - d
-        last_ns[f] = now
+        if end_ns[f] < 0:
+            last_ns[f] = now  # packets after the close are counted but do not extend it (Zeek)
         pkts[f, d] += 1
         ip_bytes[f, d] += np.int64(ip_len[i])
         plen = np.int64(payload_len[i])
