@@ -262,6 +262,7 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=20.0, help="measured seconds per phase")
     ap.add_argument("--warmup", type=float, default=5.0)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=8, help="handler threads per worker")
     ap.add_argument("--durable", action="store_true",
                     help="PostgreSQL with fsync and synchronous_commit on (default: off)")
     args = ap.parse_args()
@@ -286,7 +287,9 @@ def main() -> None:
         port = free_port()
         env = {**os.environ, "HEDGEROW_HUB_DATABASE_URL": pg.url,
                "HEDGEROW_HUB_SIGNING_KEY_PATH": str(BENCH / "signing.pem"),
-               "HEDGEROW_HUB_DB_POOL_SIZE": "16", "HEDGEROW_HUB_RATE_EVENTS_PER_S": "100000",
+               "HEDGEROW_HUB_DB_POOL_SIZE": str(args.threads),
+               "HEDGEROW_HUB_THREADS": str(args.threads),
+               "HEDGEROW_HUB_RATE_EVENTS_PER_S": "100000",
                "HEDGEROW_HUB_RATE_BURST_EVENTS": "100000"}
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "hedgerow.hub.asgi:app",
@@ -336,8 +339,8 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, load average {load_before:.1f} before and "
           f"{os.getloadavg()[0]:.1f} after the measured phases (other processes included)")
     print(f"hub ingest: {args.agents} agents, {args.batch} events/request, "
-          f"{args.workers} uvicorn workers, PostgreSQL {'durable' if args.durable else 'fsync off'}"
-          f", {args.duration:.0f} s measured per phase")
+          f"{args.workers} uvicorn workers x {args.threads} threads, PostgreSQL "
+          f"{'durable' if args.durable else 'fsync off'}, {args.duration:.0f} s measured per phase")
     print(f"{'phase':<10} {'requests':>9} {'events/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'errors':>7} {'vs COPY':>8} {'CPU ms/1k ev':>13}")
     for r in results:
