@@ -143,23 +143,56 @@ def test_small_blocks_same_result(corpus: Path) -> None:
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(cut=st.integers(min_value=0, max_value=20_000), junk=st.binary(max_size=300))
-def test_fuzz_truncated_and_garbage(corpus: Path, tmp_path: Path, cut: int, junk: bytes) -> None:
+@given(cut=st.integers(min_value=0, max_value=10_000))
+def test_fuzz_truncated_file_keeps_every_complete_line(
+    corpus: Path, tmp_path: Path, cut: int
+) -> None:
     source = (corpus / TSV_LOG).read_bytes()
-    out = tmp_path / "fuzz.log"
-    out.write_bytes(source[:cut] + junk + source[cut:])
-    good_lines = [ln for ln in source[:cut].split(b"\n")[:-1] if ln and not ln.startswith(b"#")]
+    cut = min(cut, len(source))
+    out = tmp_path / "cut.log"
+    out.write_bytes(source[:cut])
+    complete = [ln for ln in source[:cut].split(b"\n")[:-1] if ln and not ln.startswith(b"#")]
     try:
         reader = read_conn_log(out)
-    except ConnLogError:
+    except ConnLogError as exc:  # cut inside the header: nothing identifies a conn.log yet
+        assert "cut.log" in str(exc) and not complete
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            batches = list(reader)
+            rows = sum(batch.height for batch in reader)
         except ConnLogError as exc:
-            assert "fuzz.log" in str(exc)
+            assert "cut.log" in str(exc) and not complete
             return
-    total = sum(b.height for b in batches)
-    # Every intact line before the damage is still there.
-    assert total >= len(good_lines) - 1 or reader.bad_lines > 0
+    assert len(complete) <= rows <= len(complete) + 1
+    assert rows + reader.bad_lines >= len(complete)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    junk=st.lists(
+        st.text(alphabet=st.sampled_from('ab1.-\t #{}:"\x00é'), max_size=120), max_size=8
+    ),
+    where=st.integers(min_value=0, max_value=40),
+    as_json=st.booleans(),
+)
+def test_fuzz_random_lines_never_lose_good_rows(
+    corpus: Path, tmp_path: Path, junk: list[str], where: int, as_json: bool
+) -> None:
+    path = corpus / (JSON_LOG if as_json else TSV_LOG)
+    lines = path.read_text().splitlines()
+    header = [] if as_json else [ln for ln in lines if ln.startswith("#")][:8]
+    data = [ln for ln in lines if ln and not ln.startswith("#")][:40]
+    junk = [j for j in junk if j.strip() and not j.startswith("#")]
+    where = min(where, len(data))
+    out = tmp_path / "junk.log"
+    out.write_text("\n".join([*header, *data[:where], *junk, *data[where:]]) + "\n")
+    reader = read_conn_log(out)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        flows = pl.concat(list(reader))
+    expected = [json.loads(d)["uid"] if as_json else d.split("\t")[1] for d in data]
+    assert [u for u in flows["uid"].to_list() if u in expected] == expected
+    assert flows.height + reader.bad_lines == len(data) + len(junk)
