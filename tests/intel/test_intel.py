@@ -99,3 +99,15 @@ def test_csv_feed_flags_the_irc_server_in_a_real_trace(tmp_path: Path, corpus: P
     assert len(hits) == 1
     assert hits[0].kind.value == "c2" and hits[0].peers == ("185.18.76.170",)
     assert hits[0].evidence["indicator"] == "185.18.76.0/24"
+
+
+def test_listed_domain_matches_tls_sni_in_a_real_capture(tmp_path: Path, corpus: Path) -> None:
+    feed = tmp_path / "names.txt"
+    feed.write_text("# category: c2\namazon.com\n")
+    engine = DetectionEngine.from_rule_dirs(intel_files=[feed])
+    for batch in iter_flows([corpus / "ndpi/pcap/alexa-app.pcapng"]):
+        engine.process(batch)
+    hits = [a for a in engine.finish() if a.detector == "intel.match"]
+    assert hits and all(a.kind.value == "c2" for a in hits)
+    assert {a.direction for a in hits} <= {"outbound", "internal"}  # DNS via the local resolver
+    assert any("(www.amazon.com)" in str(a.evidence["indicator"]) for a in hits)

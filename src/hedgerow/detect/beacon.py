@@ -29,6 +29,7 @@ import polars as pl
 
 from hedgerow.detect.alerting import make_alert
 from hedgerow.detect.base import DetectContext, Detector, register
+from hedgerow.detect.locality import direction_prefilter, with_locality
 from hedgerow.detect.match import compile_filter
 from hedgerow.detect.ruleschema import BeaconRule
 from hedgerow.detect.threshold import BINARY_COLUMNS
@@ -47,7 +48,9 @@ class BeaconDetector(Detector):
 
     def __init__(self, rule: BeaconRule) -> None:
         super().__init__(rule)
-        self._filter = compile_filter(rule.filter, BINARY_COLUMNS)
+        self._filter = compile_filter(rule.filter, BINARY_COLUMNS) & direction_prefilter(
+            rule.directions, "id.orig_h", "id.resp_h"
+        )
         self._state: pl.DataFrame | None = None
         self._alerted: set[tuple[object, ...]] = set()
         self._watermark = float("-inf")
@@ -59,7 +62,8 @@ class BeaconDetector(Detector):
         if top is not None:
             self._watermark = max(self._watermark, float(top))  # type: ignore[arg-type]
         part = (
-            flows.filter(self._filter & pl.col("ts").is_not_null())
+            with_locality(flows, ctx.networks)
+            .filter(self._filter & pl.col("ts").is_not_null())
             .group_by(_KEYS)
             .agg(pl.col("ts"), pl.col("uid"))
         )

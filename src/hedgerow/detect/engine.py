@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from hedgerow.detect.base import DetectContext, Detector, build_detector
+from hedgerow.detect.locality import with_locality
 from hedgerow.detect.ruleload import builtin_rules_dir, load_rules
 from hedgerow.detect.ruleschema import Rule
 from hedgerow.flows.schema import FlowBatch
@@ -62,6 +63,7 @@ class DetectionEngine:
     def process(self, flows: FlowBatch) -> None:
         """Feed one batch (flows in roughly ascending ``ts``) to every detector."""
         self.flows_seen += flows.height
+        flows = with_locality(flows, self.ctx.networks)
         for det in self.detectors:
             self._keep(det.process(flows, self.ctx))
 

@@ -1,7 +1,8 @@
 """Intel matching: flows to or from listed addresses/networks, and listed server names.
 
 Addresses are looked up once per distinct address in the batch; names come from TLS SNI,
-HTTP Host and DNS queries in the first payload bytes (see :mod:`hedgerow.detect.names`).
+HTTP Host and DNS queries in the first payload bytes (see :mod:`hedgerow.detect.names`), parsed
+once per distinct payload head among the flows that can carry one.
 Alerts go one per (device, listed peer or name, window), with the flow count inside.
 
 Example:
@@ -111,20 +112,32 @@ class IntelDetector(Detector):
     def _name_hits(self, flows: FlowBatch, intel: IndicatorSet) -> pl.DataFrame | None:
         if not (self.rule.match_payload_names and intel.has_domains):
             return None
-        cand = flows.filter(pl.col("orig_payload").is_not_null())
+        payload = pl.col("orig_payload")
+        carries_name = (
+            ((pl.col("proto") == "udp") & pl.col("id.resp_p").is_in([53, 5353, 5355]))
+            | payload.bin.starts_with(b"\x16\x03")
+            | payload.bin.contains(b"\r\nHost:")
+        )
+        cand = flows.filter(payload.is_not_null() & carries_name.fill_null(False))
         if cand.height == 0:
             return None
+        heads = cand.select("orig_payload", "id.resp_p", "proto").unique()
         rows = []
-        cols = cand.select("uid", "orig_payload", "id.resp_p", "proto")
-        for uid, payload, port, proto in cols.iter_rows():
-            name = name_from_payload(payload, port, proto)
+        for head, port, proto in heads.iter_rows():
+            name = name_from_payload(head, port, proto)
             ind = intel.lookup_domain(name) if name else None
             if ind is not None:
-                rows.append((uid, f"{ind.value} ({name})", ind.category, ind.source))
+                rows.append((head, port, proto, f"{ind.value} ({name})", ind.category, ind.source))
         if not rows:
             return None
-        lut = pl.DataFrame(rows, schema=["uid", "_ind", "_cat", "_src"], orient="row")
-        return cand.drop("orig_payload").join(lut, on="uid", how="inner")
+        schema = {
+            **cand.select("orig_payload", "id.resp_p", "proto").schema,
+            "_ind": pl.String(),
+            "_cat": pl.String(),
+            "_src": pl.String(),
+        }
+        lut = pl.DataFrame(rows, schema=schema, orient="row")
+        return cand.join(lut, on=["orig_payload", "id.resp_p", "proto"], how="inner")
 
     def _alerts(self, episodes: list[Episode], ctx: DetectContext) -> list[Alert]:
         out = []

@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 
 import polars as pl
 
@@ -51,3 +52,42 @@ def local_mask(addresses: pl.Series, networks: LocalNetworks) -> pl.Series:
         v6_local = [a for a in v6 if networks.is_local(a)]
         result = result.with_columns(pl.col("local") | (pl.col("v6") & pl.col("a").is_in(v6_local)))
     return result["local"].alias(addresses.name)
+
+
+ORIG_LOCAL = "_orig_local"
+RESP_LOCAL = "_resp_local"
+
+
+def with_locality(flows: pl.DataFrame, networks: LocalNetworks) -> pl.DataFrame:
+    """The batch with ``_orig_local``/``_resp_local`` columns (added once, reused after)."""
+    if ORIG_LOCAL in flows.columns or flows.height == 0:
+        return (
+            flows
+            if ORIG_LOCAL in flows.columns
+            else flows.with_columns(
+                pl.lit(False).alias(ORIG_LOCAL), pl.lit(False).alias(RESP_LOCAL)
+            )
+        )
+    return flows.with_columns(
+        local_mask(flows["id.orig_h"], networks).alias(ORIG_LOCAL),
+        local_mask(flows["id.resp_h"], networks).alias(RESP_LOCAL),
+    )
+
+
+def direction_prefilter(directions: Sequence[str], actor: str, target: str) -> pl.Expr:
+    """Per-flow condition implied by a rule's allowed directions (true when unrestricted).
+
+    Outbound/internal-only rules need a local actor; inbound/internal-only rules a local
+    target; inbound-only an outside actor too. Flows failing it can never end up in an
+    allowed alert, so they are dropped before any grouping.
+    """
+    local = {"id.orig_h": pl.col(ORIG_LOCAL), "id.resp_h": pl.col(RESP_LOCAL)}
+    allowed = set(directions)
+    expr = pl.lit(True)
+    if allowed <= {"outbound", "internal"}:
+        expr = expr & local[actor]
+    if allowed <= {"inbound", "internal"}:
+        expr = expr & local[target]
+    if allowed <= {"inbound"}:
+        expr = expr & ~local[actor]
+    return expr

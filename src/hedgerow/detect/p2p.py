@@ -25,6 +25,7 @@ import polars as pl
 
 from hedgerow.detect.alerting import make_alert
 from hedgerow.detect.base import DetectContext, Detector, register
+from hedgerow.detect.locality import direction_prefilter, with_locality
 from hedgerow.detect.match import compile_filter
 from hedgerow.detect.ruleschema import P2PRule
 from hedgerow.detect.threshold import BINARY_COLUMNS
@@ -41,7 +42,9 @@ class P2PDetector(Detector):
 
     def __init__(self, rule: P2PRule) -> None:
         super().__init__(rule)
-        self._filter = compile_filter(rule.filter, BINARY_COLUMNS)
+        self._filter = compile_filter(rule.filter, BINARY_COLUMNS) & direction_prefilter(
+            rule.directions, "id.orig_h", "id.resp_h"
+        )
         self._agg = WindowAggregator(
             keys=["id.orig_h", "_size"],
             distinct="id.resp_h",
@@ -62,9 +65,11 @@ class P2PDetector(Detector):
         if top is not None:
             self._watermark = max(self._watermark, float(top))  # type: ignore[arg-type]
         # IP-level bytes: Zeek (and our meter) leave orig_bytes unset on one-packet flows
-        sel = flows.filter(
-            self._filter & (pl.col("proto") == "udp") & (pl.col("orig_pkts") > 0)
-        ).with_columns((pl.col("orig_ip_bytes") // pl.col("orig_pkts")).alias("_size"))
+        sel = (
+            with_locality(flows, ctx.networks)
+            .filter(self._filter & (pl.col("proto") == "udp") & (pl.col("orig_pkts") > 0))
+            .with_columns((pl.col("orig_ip_bytes") // pl.col("orig_pkts")).alias("_size"))
+        )
         sel = sel.filter(pl.col("orig_ip_bytes") == pl.col("_size") * pl.col("orig_pkts"))
         return self._alerts(
             self._agg.update(sel, watermark=self._watermark, lateness=ctx.lateness), ctx

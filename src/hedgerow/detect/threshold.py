@@ -27,6 +27,7 @@ import polars as pl
 
 from hedgerow.detect.alerting import make_alert
 from hedgerow.detect.base import DetectContext, Detector, register
+from hedgerow.detect.locality import direction_prefilter, with_locality
 from hedgerow.detect.match import compile_filter
 from hedgerow.detect.ruleschema import ThresholdRule
 from hedgerow.detect.windows import Episode, WindowAggregator
@@ -58,7 +59,12 @@ class ThresholdDetector(Detector):
 
     def __init__(self, rule: ThresholdRule) -> None:
         super().__init__(rule)
-        self._filter = compile_filter(rule.filter, BINARY_COLUMNS)
+        wanted = ["ts", "uid", "id.resp_p", rule.actor, rule.target, *rule.groupby]
+        wanted += [c for c in (rule.distinct, rule.sum) if c]
+        self._needed = list(dict.fromkeys(wanted))
+        self._filter = compile_filter(rule.filter, BINARY_COLUMNS) & direction_prefilter(
+            rule.directions, rule.actor, rule.target
+        )
         self._agg = WindowAggregator(
             keys=list(rule.groupby),
             distinct=rule.distinct,
@@ -78,8 +84,14 @@ class ThresholdDetector(Detector):
         top = flows["ts"].max()
         if top is not None:
             self._watermark = max(self._watermark, float(top))  # type: ignore[arg-type]
+        # filter lazily and keep only the columns the aggregation reads (no payload copies)
+        selected = (
+            with_locality(flows, ctx.networks).lazy().filter(self._filter).select(self._needed)
+        ).collect()
         episodes = self._agg.update(
-            flows.filter(self._filter), watermark=self._watermark, lateness=ctx.lateness
+            selected,
+            watermark=self._watermark,
+            lateness=ctx.lateness,
         )
         return self._alerts(episodes, ctx)
 
