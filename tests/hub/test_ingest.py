@@ -125,3 +125,18 @@ def test_enrolment_is_single_use_expires_and_revocation_works(hub: Hub) -> None:
         stored = [*session.scalars(select(Credential.token_hash)),
                   *session.scalars(select(EnrolmentToken.token_hash))]
     assert made.json()["token"] not in stored and token not in stored
+
+
+def test_agent_action_records_are_actions_taken(hub: Hub) -> None:
+    """The agent spools its action-log records as kind "action"; households see them."""
+    home = hub.tenant("home", "household")
+    agent = hub.enrol(home, "camera")
+    record = {"ts": 1_700_000_000.0, "action": "block", "target": "45.95.147.10", "ok": True,
+              "alert_id": _alert(1).id, "alert_kind": "bruteforce", "dry_run": True,
+              "set": "blocked4"}
+    sent = _post(hub, agent, [{"id": "act-1", "kind": "action", "payload": record}] * 2)
+    assert sent.json()["accepted"] == 1 and sent.json()["duplicates"] == 1
+    actions = hub.client.get(f"/v1/reports/household/{home}", headers=agent).json()["actions"]
+    assert actions == [{"action": "block", "scope": "agent", "value": "45.95.147.10",
+                        "duration_s": 0.0, "reason": "bruteforce (dry run)",
+                        "alert_id": _alert(1).id, "created": 1_700_000_000.0}]

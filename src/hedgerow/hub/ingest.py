@@ -1,8 +1,8 @@
 """Telemetry ingest: one transaction per batch, idempotent by event id.
 
-Alerts and decisions are events (a repeated id is a duplicate and ignored); findings and
-devices are state, upserted by (device, check) and device key. New alerts feed the consensus
-blocklist.
+Alerts, decisions and agent actions are events (a repeated id is a duplicate and ignored);
+findings and devices are state, upserted by (device, check) and device key. New alerts feed
+the consensus blocklist.
 
 Example:
     >>> from hedgerow.hub.auth import Principal
@@ -38,6 +38,7 @@ from hedgerow.hub.consensus import (
 )
 from hedgerow.hub.models import AlertRow, DecisionRow, DeviceRow, FindingRow
 from hedgerow.hub.schemas import (
+    ActionEvent,
     AlertEvent,
     DecisionEvent,
     DeviceEvent,
@@ -68,6 +69,8 @@ def ingest(session: Session, principal: Principal, batch: TelemetryBatch,
         elif isinstance(event, DecisionEvent):
             decisions[event.id] = {"tenant_id": tenant, "event_id": event.id,
                                    **event.payload.model_dump(mode="json")}
+        elif isinstance(event, ActionEvent):
+            decisions[event.id] = _action_row(event, tenant)
         elif isinstance(event, FindingEvent):
             row = _finding_row(event, tenant, now)
             findings[(row["device"], row["check_id"])] = row
@@ -112,6 +115,19 @@ def _alert_row(event: AlertEvent, tenant: int, cred: int, now: float) -> dict[st
             "peers": p.peers, "severity": p.severity.value, "confidence": p.confidence,
             "start": p.start, "end": p.end, "detector": p.detector, "summary": p.summary,
             "mitre": p.mitre, "evidence": p.evidence, "received": now}
+
+
+def _action_row(event: ActionEvent, tenant: int) -> dict[str, Any]:
+    """An agent's action-log record, stored beside policy decisions as an action taken."""
+    p = event.payload
+    reason = p.alert_kind or "agent action"
+    if p.dry_run:
+        reason += " (dry run)"
+    if not p.ok:
+        reason += " (failed)"
+    return {"tenant_id": tenant, "event_id": event.id, "action": p.action, "scope": "agent",
+            "value": p.target, "duration_s": p.duration_s, "reason": reason,
+            "alert_id": p.alert_id, "created": p.ts}
 
 
 def _finding_row(event: FindingEvent, tenant: int, now: float) -> dict[str, Any]:

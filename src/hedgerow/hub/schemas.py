@@ -1,8 +1,8 @@
 """API schemas (pydantic): what goes over HTTP, validated at the boundary.
 
 Telemetry payloads mirror ``Alert.to_dict()``, ``Finding.to_dict()``, ``Device.to_dict()`` and
-``Decision.to_dict()`` from :mod:`hedgerow.model`; unknown payload keys are ignored so newer
-agents can talk to an older hub.
+``Decision.to_dict()`` from :mod:`hedgerow.model`, and the agent's action-log records; unknown
+payload keys are ignored so newer agents can talk to an older hub.
 
 Example:
     >>> batch = TelemetryBatch.model_validate({"events": [{"id": "e1", "kind": "device",
@@ -78,6 +78,19 @@ class DecisionPayload(_Payload):
     created: float
 
 
+class ActionPayload(_Payload):
+    """A protection action an agent carried out (its action-log record)."""
+
+    ts: float
+    action: Annotated[str, Field(max_length=20)]
+    target: Short
+    ok: bool = True
+    alert_id: Annotated[str, Field(max_length=128)] = ""
+    alert_kind: Annotated[str, Field(max_length=40)] | None = None
+    dry_run: bool = False
+    duration_s: float = Field(default=0.0, ge=0.0)
+
+
 class AlertEvent(BaseModel):
     id: EventId
     kind: Literal["alert"]
@@ -102,7 +115,13 @@ class DecisionEvent(BaseModel):
     payload: DecisionPayload
 
 
-Event = Annotated[AlertEvent | FindingEvent | DeviceEvent | DecisionEvent,
+class ActionEvent(BaseModel):
+    id: EventId
+    kind: Literal["action"]
+    payload: ActionPayload
+
+
+Event = Annotated[AlertEvent | FindingEvent | DeviceEvent | DecisionEvent | ActionEvent,
                   Field(discriminator="kind")]
 
 

@@ -31,7 +31,7 @@ from typing import Any
 from hedgerow.model import Alert, Decision, Device, Finding
 from hedgerow.telemetry.spool import Spool
 
-EVENT_KINDS = ("alert", "finding", "device", "decision")
+EVENT_KINDS = ("alert", "finding", "device", "decision", "action")
 _RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
 
 
