@@ -11,7 +11,7 @@ Example:
     >>> with open_capture("/work/shared/corpus/zeek-conn/core.q-in-q/q-in-q.pcap") as cap:
     ...     flows = [meter.add(batch) for batch in cap]
     >>> sorted(meter.flush()["conn_state"].to_list())
-    ['S0', 'S0']
+    ['S0', 'S0', 'S0']
 """
 
 from __future__ import annotations
@@ -255,11 +255,3 @@ class FlowMeter:
         self._pool[:used] = rows
         slots[has] = np.arange(used, dtype=np.int32)
         self._pool_n[0] = used
-
-
-def meter_batches(batches: list[PacketBatch], config: MeterConfig | None = None) -> FlowBatch:
-    """All flows of a list of batches (convenience for tests and small captures)."""
-    meter = FlowMeter(config)
-    parts = [meter.add(b) for b in batches]
-    parts.append(meter.flush())
-    return pl.concat(parts)

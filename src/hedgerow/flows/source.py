@@ -10,7 +10,7 @@ Example:
     >>> paths = ["/work/shared/corpus/zeek-conn/core.q-in-q/q-in-q.pcap",
     ...          "/work/shared/corpus/slips/dataset/port-scans/horizontal/conn.log"]
     >>> sum(batch.height for batch in iter_flows(paths))
-    43
+    44
 """
 
 from __future__ import annotations
