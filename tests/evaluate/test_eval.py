@@ -107,3 +107,4 @@ def test_eval_cli_on_a_labelled_conn_log(corpus: Path, tmp_path: Path) -> None:
     # most malicious flows are single probes from one-off Internet scanners: only those that
     # add up (many sources on one port, many ports from one source) can be attributed
     assert figures["flows"]["precision"] >= 0.95 and figures["flows"]["recall"] >= 0.2
+    assert figures["alerts"] >= 1 and figures["false_alerts"] == 0

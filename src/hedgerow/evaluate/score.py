@@ -139,9 +139,14 @@ def score_capture(
         hits = tuple(a.id for a in alerts if explains(attack, a))
         near = any(explains(attack, a, any_kind=True) for a in alerts)
         results.append(AttackResult(attack, True, bool(hits), near, hits))
-    false_alerts = sum(
-        1 for a in alerts if not any(explains(t, a, any_kind=True) for t in truth.attacks)
-    )
+    if truth.flow_labels and not truth.attacks:
+        # only per-flow labels: an alert is false when none of the flows it covers is malicious
+        malicious = flows.filter(_labelled_malicious())
+        false_alerts = sum(1 for a in alerts if malicious.filter(_alert_expr(a)).height == 0)
+    else:
+        false_alerts = sum(
+            1 for a in alerts if not any(explains(t, a, any_kind=True) for t in truth.attacks)
+        )
     counts = _flow_counts(truth, alerts, flows)
     return CaptureScore(path, truth.benign, len(alerts), false_alerts, results, counts)
 
@@ -150,7 +155,7 @@ def _flow_counts(truth: CaptureTruth, alerts: list[Alert], flows: pl.DataFrame) 
     if flows.height == 0:
         return FlowCounts()
     if truth.flow_labels:
-        actual = pl.col("label").fill_null("").str.to_lowercase().str.starts_with("malicious")
+        actual = _labelled_malicious()
     else:
         actual = pl.any_horizontal([_attack_expr(a) for a in truth.attacks] or [pl.lit(False)])
     predicted = pl.any_horizontal([_alert_expr(a) for a in alerts] or [pl.lit(False)])
@@ -161,6 +166,10 @@ def _flow_counts(truth: CaptureTruth, alerts: list[Alert], flows: pl.DataFrame) 
         (~actual & ~predicted).sum().alias("tn"),
     ).row(0, named=True)
     return FlowCounts(**{k: int(v) for k, v in row.items()})
+
+
+def _labelled_malicious() -> pl.Expr:
+    return pl.col("label").fill_null("").str.to_lowercase().str.starts_with("malicious")
 
 
 def _host_in(col: str, side: set[str] | None) -> pl.Expr:
