@@ -109,3 +109,32 @@ def test_beacon_detector_stays_quiet_on_a_real_day_and_finds_a_regular_one(corpu
     assert [(a.device, a.peers, a.evidence["period_s"]) for a in alerts] == [
         ("147.32.81.167", ("203.0.113.50",), 300.1)
     ]
+
+
+def _mirai_like_capture(path: Path, fingerprint: bool) -> None:
+    """Five telnet SYNs built with dpkt; the sequence number is the target address or not."""
+    import socket
+    import struct
+
+    import dpkt
+
+    with path.open("wb") as fh:
+        writer = dpkt.pcap.Writer(fh)
+        for i in range(5):
+            dst = f"198.51.100.{10 + i}"
+            seq = struct.unpack("!I", socket.inet_aton(dst))[0] if fingerprint else 12345 + i
+            tcp = dpkt.tcp.TCP(sport=40000 + i, dport=23, seq=seq, flags=dpkt.tcp.TH_SYN)
+            ip = dpkt.ip.IP(src=socket.inet_aton("192.168.1.50"), dst=socket.inet_aton(dst),
+                            p=6, data=tcp, ttl=64)
+            ip.len = len(ip)
+            eth = dpkt.ethernet.Ethernet(src=b"\x00\x11\x22\x33\x44\x55",
+                                         dst=b"\x66\x77\x88\x99\xaa\xbb", data=ip)
+            writer.writepkt(bytes(eth), ts=1000.0 + i * 0.1)
+
+
+@pytest.mark.parametrize("fingerprint", [True, False])
+def test_mirai_syn_fingerprint_through_the_flow_meter(tmp_path: Path, fingerprint: bool) -> None:
+    pcap = tmp_path / "syns.pcap"
+    _mirai_like_capture(pcap, fingerprint)
+    fired = {a.detector for a in _scan(pcap)}
+    assert ("scan.mirai-syn" in fired) is fingerprint
