@@ -49,7 +49,8 @@ def insert_ignore(session: Session, model: type[Any], rows: Sequence[dict[str, A
         return []
     if _dialect(session) == "postgresql":
         sql = _pg_statement(model.__table__.name, tuple(rows[0]), tuple(keys), None, returning)
-        return list(session.execute(text(sql), {"rows": json.dumps(rows)}).scalars())
+        inserted = session.execute(text(sql), {"rows": json.dumps(rows)}).scalar()
+        return list(inserted or [])
     stmt = sqlite.insert(model).on_conflict_do_nothing(index_elements=keys)
     result = session.execute(stmt.returning(model.__table__.c[returning]), list(rows))
     return list(result.scalars())
@@ -135,5 +136,7 @@ def _pg_statement(table: str, columns: tuple[str, ...], keys: tuple[str, ...],
                 sets.append(f'"{column}" = LEAST({old}, {new})')
         sql += "DO UPDATE SET " + ", ".join(sets) if sets else "DO NOTHING"
     if returning is not None:
-        sql += f' RETURNING "{returning}"'
+        # One row holding an array, rather than one result row per inserted row.
+        sql = (f'WITH inserted AS ({sql} RETURNING "{returning}") '
+               f'SELECT array_agg("{returning}") FROM inserted')
     return sql
