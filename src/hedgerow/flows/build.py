@@ -24,13 +24,15 @@ import pyarrow as pa
 from hedgerow.flows import kernels as k
 from hedgerow.flows.schema import FLOW_SCHEMA, FlowBatch, empty_flows
 from hedgerow.flows.service import guess_services
-from hedgerow.flows.text import arrow_strings, ipv4_strings, row_strings
+from hedgerow.flows.text import (
+    arrow_strings,
+    ipv4_strings,
+    mac_strings,
+    row_strings,
+    uid_strings,
+)
 
 _MAPPED = np.uint64(0x0000_FFFF_0000_0000)
-_BASE62 = np.frombuffer(
-    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", dtype=np.uint8
-)
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _PROTO_NAMES = pl.Series(
     [
         {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp", 254: "arp"}.get(p, "unknown_transport")
@@ -77,20 +79,7 @@ def addr_strings(hi: npt.NDArray[np.uint64], lo: npt.NDArray[np.uint64]) -> pl.S
     return text
 
 
-def mac_strings(mac: npt.NDArray[np.uint64]) -> pl.Series:
-    """``aa:bb:cc:dd:ee:ff`` per MAC, vectorised (null for 0, i.e. no Ethernet header)."""
-    n = mac.shape[0]
-    chars = np.full((n, 17), ord(":"), np.uint8)
-    for j in range(12):
-        nibble = (mac >> np.uint64(44 - 4 * j)) & np.uint64(15)
-        chars[:, j + j // 2] = _HEX[nibble.astype(np.intp)]
-    data = chars.reshape(-1)
-    offsets = np.arange(0, 17 * n + 1, 17, dtype=np.int32)
-    return arrow_strings(data, offsets, mac != 0)
-
-
 def _uids(t: k.FlowTable) -> pl.Series:
-    n = t.a_hi.shape[0]
     h1 = _splitmix(t.a_lo ^ _splitmix(t.b_lo ^ t.first_ns.astype(np.uint64)))
     h1 = _splitmix(h1 ^ t.a_hi ^ (t.b_hi * np.uint64(3)))
     ports = (t.a_port.astype(np.uint64) << np.uint64(32)) | t.b_port.astype(np.uint64)
@@ -100,14 +89,7 @@ def _uids(t: k.FlowTable) -> pl.Series:
         ^ (t.proto.astype(np.uint64) << np.uint64(20))
         ^ (t.vlan.astype(np.uint64) << np.uint64(48))
     )
-    digits = np.empty((n, 18), np.uint8)
-    digits[:, 0] = ord("C")
-    for col, h, count in ((1, h1, 11), (12, h2, 6)):
-        v = h.copy()
-        for j in range(count):
-            digits[:, col + j] = _BASE62[(v % np.uint64(62)).astype(np.intp)]
-            v //= np.uint64(62)
-    return arrow_strings(digits.reshape(-1), np.arange(0, 18 * n + 1, 18, dtype=np.int32))
+    return uid_strings(h1, h2)
 
 
 def _splitmix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
@@ -136,40 +118,9 @@ def _conn_state(
     is_udp: npt.NDArray[np.bool_],
     size: npt.NDArray[np.int64],
 ) -> pl.Series:
-    os_ = t.state[:, 0].astype(np.int64)
-    rs = t.state[:, 1].astype(np.int64)
-    o_in = (os_ == k.INACTIVE) | (os_ == k.PARTIAL)
-    r_in = (rs == k.INACTIVE) | (rs == k.PARTIAL)
     rstos0 = k.rstos0_history(t.history, t.hist_len)
-    tcp = np.select(
-        [
-            (rs == k.RESET)
-            & (
-                (os_ == k.SYN_SENT)
-                | (os_ == k.SYN_ACK_SENT)
-                | ((os_ == k.RESET) & (size[:, 0] == 0) & (size[:, 1] == 0))
-            ),
-            (rs == k.RESET) & o_in,
-            rs == k.RESET,
-            (os_ == k.RESET) & r_in & rstos0,
-            (os_ == k.RESET) & r_in,
-            os_ == k.RESET,
-            (rs == k.CLOSED) & (os_ == k.CLOSED),
-            (os_ == k.CLOSED) & r_in,
-            os_ == k.CLOSED,
-            (rs == k.CLOSED) & o_in,
-            rs == k.CLOSED,
-            (os_ == k.SYN_SENT) & (rs == k.INACTIVE),
-            (os_ == k.ESTABLISHED) & (rs == k.ESTABLISHED),
-        ],
-        list(range(len(_STATES))),
-        default=_STATES.index("OTH"),
-    )
-    o_act = t.pkts[:, 0] > 0
-    r_act = t.pkts[:, 1] > 0
-    sf, s0, shr, oth = (_STATES.index(x) for x in ("SF", "S0", "SHR", "OTH"))
-    udp = np.where(o_act, np.where(r_act, sf, s0), np.where(r_act, shr, oth))
-    return _STATE_NAMES.gather(np.where(is_tcp, tcp, np.where(is_udp, udp, oth)))
+    codes = k.conn_state_codes(t.state, size, t.pkts, rstos0, is_tcp, is_udp)
+    return _STATE_NAMES.gather(codes)
 
 
 def _payload_column(t: k.FlowTable, pool: npt.NDArray[np.uint8], d: int) -> pl.Series:

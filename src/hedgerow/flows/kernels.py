@@ -741,3 +741,59 @@ def rstos0_history(
                 break
             j += 1
     return out
+
+
+# conn_state codes, in the order of ``build._STATES``
+_REJ, _RSTRH, _RSTR, _RSTOS0, _OTH, _RSTO, _SF, _SH, _S2, _SHR, _S3, _S0, _S1 = range(13)
+
+
+@nb.njit(cache=True)
+def conn_state_codes(
+    state: npt.NDArray[np.int8],
+    size: npt.NDArray[np.int64],
+    pkts: npt.NDArray[np.int64],
+    rstos0: npt.NDArray[np.bool_],
+    is_tcp: npt.NDArray[np.bool_],
+    is_udp: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.int8]:
+    """Zeek's ``conn_state()`` decision table over the endpoint states (codes, see above)."""
+    n = state.shape[0]
+    out = np.empty(n, np.int8)
+    for f in range(n):
+        if is_udp[f]:
+            o = pkts[f, 0] > 0
+            r = pkts[f, 1] > 0
+            out[f] = (_SF if r else _S0) if o else (_SHR if r else _OTH)
+            continue
+        if not is_tcp[f]:
+            out[f] = _OTH
+            continue
+        os_ = state[f, 0]
+        rs = state[f, 1]
+        o_in = os_ in (INACTIVE, PARTIAL)
+        r_in = rs in (INACTIVE, PARTIAL)
+        if rs == RESET:
+            if os_ in (SYN_SENT, SYN_ACK_SENT) or (
+                os_ == RESET and size[f, 0] == 0 and size[f, 1] == 0
+            ):
+                code = _REJ
+            elif o_in:
+                code = _RSTRH
+            else:
+                code = _RSTR
+        elif os_ == RESET:
+            code = (_RSTOS0 if rstos0[f] else _OTH) if r_in else _RSTO
+        elif rs == CLOSED and os_ == CLOSED:
+            code = _SF
+        elif os_ == CLOSED:
+            code = _SH if r_in else _S2
+        elif rs == CLOSED:
+            code = _SHR if o_in else _S3
+        elif os_ == SYN_SENT and rs == INACTIVE:
+            code = _S0
+        elif os_ == ESTABLISHED and rs == ESTABLISHED:
+            code = _S1
+        else:
+            code = _OTH
+        out[f] = code
+    return out

@@ -63,6 +63,53 @@ def _pack_rows(
     return out, offsets
 
 
+@nb.njit(cache=True)
+def _format_macs(mac: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint8]:
+    n = mac.shape[0]
+    out = np.empty(n * 17, np.uint8)
+    for i in range(n):
+        v = mac[i]
+        for j in range(12):
+            nibble = np.int64((v >> np.uint64(44 - 4 * j)) & np.uint64(15))
+            out[i * 17 + j + j // 2] = 48 + nibble if nibble < 10 else 87 + nibble
+        for j in range(5):
+            out[i * 17 + 2 + 3 * j] = 58  # ':'
+    return out
+
+
+@nb.njit(cache=True)
+def _format_uids(h1: npt.NDArray[np.uint64], h2: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint8]:
+    digits = np.frombuffer(
+        b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", np.uint8
+    )
+    n = h1.shape[0]
+    out = np.empty(n * 18, np.uint8)
+    base = np.uint64(62)
+    for i in range(n):
+        out[i * 18] = 67  # 'C'
+        v = h1[i]
+        for j in range(11):
+            out[i * 18 + 1 + j] = digits[np.int64(v % base)]
+            v //= base
+        v = h2[i]
+        for j in range(6):
+            out[i * 18 + 12 + j] = digits[np.int64(v % base)]
+            v //= base
+    return out
+
+
+def mac_strings(mac: npt.NDArray[np.uint64]) -> pl.Series:
+    """``aa:bb:cc:dd:ee:ff`` per MAC (null for 0, i.e. no Ethernet header)."""
+    n = mac.shape[0]
+    return arrow_strings(_format_macs(mac), np.arange(0, 17 * n + 1, 17, dtype=np.int32), mac != 0)
+
+
+def uid_strings(h1: npt.NDArray[np.uint64], h2: npt.NDArray[np.uint64]) -> pl.Series:
+    """Zeek-style uids: ``C`` + 11 base-62 digits of ``h1`` + 6 of ``h2``."""
+    n = h1.shape[0]
+    return arrow_strings(_format_uids(h1, h2), np.arange(0, 18 * n + 1, 18, dtype=np.int32))
+
+
 def arrow_strings(
     data: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int32],

@@ -123,13 +123,15 @@ def open_maybe_gzip(path: Path) -> BinaryIO:
 def sniff_conn_log(head: bytes) -> str | None:
     """``"tsv"`` or ``"json"`` when ``head`` (first bytes, decompressed) looks like a conn.log."""
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
-    if text.startswith(b"{"):
-        return "json"
-    for line in text.split(b"\n"):
+    lines = text.split(b"\n")
+    for line in lines:
         if line.startswith((b"#separator", b"#fields")):
             return "tsv"
         if not line.startswith(b"#"):
             break
+    # JSON lines: a damaged first line must not hide the records after it.
+    if any(line.lstrip().startswith(b'{"') for line in lines[:8]) or text.startswith(b"{"):
+        return "json"
     return None
 
 
@@ -254,7 +256,13 @@ class ConnLogReader(Iterator[FlowBatch]):
         )
         if key == "#separator":
             sep = value.strip()
-            sep = sep.encode().decode("unicode_escape") if sep.startswith("\\x") else sep
+            if sep.startswith("\\x"):
+                try:
+                    sep = chr(int(sep[2:4], 16))
+                except ValueError:
+                    raise ConnLogError(
+                        f"{self.path}: unreadable #separator {value.strip()!r}"
+                    ) from None
             return _Header(separator=sep or "\t")
         if key == "#set_separator":
             header.set_separator = value
