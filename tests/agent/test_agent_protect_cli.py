@@ -74,8 +74,8 @@ def test_never_touches_itself_or_system_binaries(tmp_path: Path) -> None:
     p = Protector(cfg)
     me = p.stop_process(os.getpid(), _alert(AlertKind.MALWARE, {"pid": os.getpid()}))
     assert not me["ok"] and "refused" in me["error"]
-    sysbin = p.stop_process(4242, _alert(AlertKind.MINING, {"pid": 4242,
-                                                            "exe": sys.executable}))
+    system_exe = os.path.realpath(shutil.which("sleep") or "/bin/sleep")
+    sysbin = p.stop_process(4242, _alert(AlertKind.MINING, {"pid": 4242, "exe": system_exe}))
     assert sysbin["quarantine"].startswith("skipped")
     # Outbound alerts never block their peers (those are the victims, not the attacker).
     assert p.handle(_alert(AlertKind.SCAN, {}, peers=("198.51.100.1",),
