@@ -143,9 +143,18 @@ class AgentConnection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def post(self, body: bytes) -> int:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
+        """Send one request; a kept-alive connection the server has since closed is
+        reopened once (as HTTP clients do), a fresh one that fails raises."""
+        if self.writer is not None:
+            try:
+                return await self._exchange(body)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                await self.close()
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        return await self._exchange(body)
+
+    async def _exchange(self, body: bytes) -> int:
+        assert self.reader is not None and self.writer is not None
         self.writer.write(self.head + str(len(body)).encode() + b"\r\n\r\n" + body)
         await self.writer.drain()
         status_line = await self.reader.readline()
@@ -164,6 +173,7 @@ class AgentConnection:
             self.writer.close()
             with contextlib.suppress(OSError):
                 await self.writer.wait_closed()
+        self.reader = self.writer = None
 
 
 async def run_phase(url: str, tokens: list[str], phase: Phase, duration: float, batch: int,
@@ -295,7 +305,7 @@ def main() -> None:
             [sys.executable, "-m", "uvicorn", "--factory", "hedgerow.hub.asgi:app",
              "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
              "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-             "--log-level", "warning", "--backlog", "4096"],
+             "--log-level", "warning", "--backlog", "4096", "--timeout-keep-alive", "75"],
             env=env, start_new_session=True)
         url = f"http://127.0.0.1:{port}"
         try:

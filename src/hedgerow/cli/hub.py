@@ -123,7 +123,7 @@ def serve(db: str, host: str, port: int, workers: int, key_path: str, do_migrate
     os.environ["HEDGEROW_HUB_DATABASE_URL"] = db
     os.environ["HEDGEROW_HUB_SIGNING_KEY_PATH"] = key_path
     uvicorn.run("hedgerow.hub.asgi:app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+                log_level="warning", access_log=False, timeout_keep_alive=75)
 
 
 @hub.group()
