@@ -37,7 +37,7 @@ def test_internet_scanning_of_an_exposed_host_is_inbound(corpus: Path) -> None:
     alerts = _scan(log, ["147.32.81.167/32"])
     assert alerts and all(a.direction == "inbound" and a.device == "147.32.81.167" for a in alerts)
     probed = [a for a in alerts if a.detector == "scan.inbound.probed"]
-    assert {a.evidence["group"]["id.resp_p"] for a in probed} >= {"23"}
+    assert {a.evidence["group"]["id.resp_p"] for a in probed} >= {23}
     vertical = [a for a in alerts if a.detector == "scan.vertical"]
     assert "104.156.155.13" in {p for a in vertical for p in a.peers}
 

@@ -142,7 +142,7 @@ class IntelDetector(Detector):
     def _alerts(self, episodes: list[Episode], ctx: DetectContext) -> list[Alert]:
         out = []
         for ep in episodes:
-            orig, resp, ind, cat, src = ep.key
+            orig, resp, ind, cat, src = (str(v) for v in ep.key)
             kind = _KIND.get(cat, self.rule.kind)
             alert = make_alert(
                 detector=self.rule.id,

@@ -81,7 +81,7 @@ class P2PDetector(Detector):
     def _alerts(self, episodes: list[Episode], ctx: DetectContext) -> list[Alert]:
         out = []
         for ep in episodes:
-            source, size = ep.key
+            source, size = str(ep.key[0]), int(str(ep.key[1]))
             alert = make_alert(
                 detector=self.rule.id,
                 version=self.version,

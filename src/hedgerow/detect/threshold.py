@@ -103,8 +103,8 @@ class ThresholdDetector(Detector):
         rule = self.rule
         for ep in episodes:
             keyed = dict(zip(rule.groupby, ep.key, strict=True))
-            actors = [keyed[rule.actor]] if rule.actor in keyed else sorted(ep.actors)
-            targets = [keyed[rule.target]] if rule.target in keyed else sorted(ep.targets)
+            actors = [str(keyed[rule.actor])] if rule.actor in keyed else sorted(ep.actors)
+            targets = [str(keyed[rule.target])] if rule.target in keyed else sorted(ep.targets)
             complete = True
             if rule.distinct == rule.actor:
                 actors = sorted(ep.distinct) or actors
@@ -145,7 +145,7 @@ class ThresholdDetector(Detector):
             return f"{int(ep.total)} {_NOUNS.get(rule.sum, rule.sum)}, {span}"
         return span
 
-    def _evidence(self, ep: Episode, keyed: dict[str, str]) -> dict[str, object]:
+    def _evidence(self, ep: Episode, keyed: dict[str, object]) -> dict[str, object]:
         rule = self.rule
         ev: dict[str, object] = {
             "flows": ep.flows,

@@ -31,15 +31,19 @@ import polars as pl
 DISTINCT_CAP = 10_000
 SAMPLE = 20
 UID_SAMPLE = 50
-_EMPTY_KEY = "<none>"
 _FLAT = {"keep_nulls": False, "empty_as_null": False}
+
+
+def _order(key: tuple[object, ...]) -> tuple[str, ...]:
+    """Sort key for group keys that may mix types and nulls."""
+    return tuple("" if v is None else str(v) for v in key)
 
 
 @dataclass
 class Episode:
     """Hot windows of one group key (with the cold ones between them), with bounded evidence."""
 
-    key: tuple[str, ...]
+    key: tuple[object, ...]
     first_window: int
     last_window: int
     start: float = math.inf
@@ -112,7 +116,7 @@ class WindowAggregator:
         self._last: pl.DataFrame | None = None
         self._pending: dict[int, list[pl.DataFrame]] = {}
         self._next_window: int | None = None
-        self._episodes: dict[tuple[str, ...], Episode] = {}
+        self._episodes: dict[tuple[object, ...], Episode] = {}
 
     def update(self, flows: pl.DataFrame, *, watermark: float, lateness: float) -> list[Episode]:
         """Add filtered flows; return episodes that ended in windows now closed."""
@@ -143,7 +147,7 @@ class WindowAggregator:
             pl.col(self.sum_col).cast(pl.Float64).fill_null(0.0) if self.sum_col else pl.lit(0.0)
         ).alias("_s")
         cols = [
-            *[pl.col(k).cast(pl.String).fill_null(_EMPTY_KEY) for k in self.keys],
+            *[pl.col(k) for k in self.keys],
             w.alias("_w"),
             s,
             pl.col("ts"),
@@ -199,7 +203,7 @@ class WindowAggregator:
         rows = pl.concat(parts, how="vertical_relaxed")
         self._last = rows.filter(pl.col("_w") == closed_through)
         sub = self._candidates(rows)
-        hot_set: set[tuple[tuple[str, ...], int]] = set()
+        hot_set: set[tuple[tuple[object, ...], int]] = set()
         if sub.height:
             hot = self._hot(sub, first, closed_through)
             hot_set = {(tuple(r[:-1]), int(r[-1])) for r in hot.iter_rows()}
@@ -207,10 +211,10 @@ class WindowAggregator:
         out: list[Episode] = []
         if keys:
             per_window = self._window_stats(sub).sort(self._kw)
-            by_key: dict[tuple[str, ...], list[dict[str, object]]] = {}
+            by_key: dict[tuple[object, ...], list[dict[str, object]]] = {}
             for r in per_window.iter_rows(named=True):
                 by_key.setdefault(tuple(r[k] for k in self.keys), []).append(r)
-            for key in sorted(keys):
+            for key in sorted(keys, key=_order):
                 out.extend(self._advance(key, by_key.get(key, []), hot_set, first))
         out.extend(self._close_episodes(closed_through))
         return out
@@ -227,12 +231,14 @@ class WindowAggregator:
         cand = totals.filter(ok).select(self.keys)
         if self._episodes:
             open_keys = pl.DataFrame(
-                [list(k) for k in sorted(self._episodes)], schema=self.keys, orient="row"
+                [list(k) for k in sorted(self._episodes, key=_order)],
+                schema=cand.schema,
+                orient="row",
             )
             cand = pl.concat([cand, open_keys]).unique()
         if cand.height == 0:
             return rows.head(0)
-        return rows.join(cand, on=self.keys, how="semi")
+        return rows.join(cand, on=self.keys, how="semi", nulls_equal=True)
 
     def _hot(self, rows: pl.DataFrame, first: int, closed_through: int) -> pl.DataFrame:
         """(key, window) pairs whose measure over the window and the one before hits capacity."""
@@ -254,9 +260,9 @@ class WindowAggregator:
 
     def _advance(
         self,
-        key: tuple[str, ...],
+        key: tuple[object, ...],
         rows: list[dict[str, object]],
-        hot_set: set[tuple[tuple[str, ...], int]],
+        hot_set: set[tuple[tuple[object, ...], int]],
         first: int,
     ) -> list[Episode]:
         """Walk one key's windows in order: open, extend, or end its episode."""
@@ -288,4 +294,4 @@ class WindowAggregator:
             for k, ep in self._episodes.items()
             if closed_through is None or closed_through - ep.last_window > self.quiet_windows
         ]
-        return [self._episodes.pop(k) for k in sorted(done)]
+        return [self._episodes.pop(k) for k in sorted(done, key=_order)]
