@@ -10,7 +10,9 @@ with a veth pair: ``tcpreplay`` sends the engine's benchmark capture (real corpu
   peer: it only copies packets out of the kernel.
 
 Loss = 1 - analysed / sent (sent: tcpreplay's successful packets). The highest rate with loss
-below 0.1% is reported for both, and their ratio.
+below 0.1% is reported for both, and their ratio; so is each consumer's CPU time during the
+replay, as packets per CPU-second (what one core would sustain), because on a small machine
+the sender itself cannot go much faster than the consumer.
 
 Latency: the sensor runs with enforcement (nftables inside the namespace) under background
 load, and the Hide and Seek capture (telnet scanning, addresses moved to 192.168.213.0/24 with
@@ -56,6 +58,12 @@ class Run:
     sent_pps: float
     analysed: int
     note: str = ""
+    cpu_s: float = 0.0
+
+    @property
+    def per_core_pps(self) -> float:
+        """Packets analysed per CPU-second of the consumer during the replay (one core's worth)."""
+        return self.analysed / self.cpu_s if self.cpu_s > 0 else 0.0
 
     @property
     def loss(self) -> float:
@@ -110,6 +118,12 @@ def replay(ns: Namespace, capture: Path, pps: int, limit: int) -> tuple[int, flo
     return sent, float(find(r"Rated:.*?([\d.]+) pps", out))
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_text(path: Path, text: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -139,8 +153,10 @@ def measure(ns: Namespace, tool: str, capture: Path, pps: int, limit: int, workd
     try:
         wait_text(log, ready, 120)
         time.sleep(2.0)
+        cpu_before = cpu_seconds(proc.pid)
         sent, rate = replay(ns, capture, pps, limit)
         time.sleep(3.0)
+        cpu = cpu_seconds(proc.pid) - cpu_before
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(120)
@@ -155,7 +171,7 @@ def measure(ns: Namespace, tool: str, capture: Path, pps: int, limit: int, workd
     else:
         analysed = int(find(r"(\d+) packets captured", text))
         note = "dropped by kernel " + find(r"(\d+) packets dropped by kernel", text)
-    return Run(tool, pps, sent, rate, analysed, note)
+    return Run(tool, pps, sent, rate, analysed, note, cpu)
 
 
 def latency(ns: Namespace, capture: Path, background_pps: int,
@@ -204,8 +220,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rates", default="50000,100000,200000,300000")
     parser.add_argument("--seconds", type=float, default=5.0, help="replay length per rate")
-    parser.add_argument("--background", default="5000,50000",
+    parser.add_argument("--background", default="0,5000,50000",
                         help="background loads (pkts/s) of the latency runs")
+    parser.add_argument("--repeat", type=int, default=3, help="latency runs per load")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench_sense: needs root (network namespace, AF_PACKET, nftables)")
@@ -223,26 +240,38 @@ def main() -> None:
                 runs.append(run)
                 print(f"measured {tool} at {pps:,} pps: sent {run.sent:,} ({run.sent_pps:,.0f}"
                       f" pps achieved), analysed {run.analysed:,}, loss {run.loss:.3%}, "
-                      f"{run.note}", file=sys.stderr)
-        lats = [latency(ns, capture, int(bg), workdir / f"bg{bg}")
-                for bg in args.background.split(",")]
+                      f"{run.note}, {run.cpu_s:.2f} CPU-s", file=sys.stderr)
+        lats = {int(bg): [latency(ns, capture, int(bg), workdir / f"bg{bg}-{i}")
+                          for i in range(args.repeat)] for bg in args.background.split(",")}
     print(f"\nlive capture of {capture.name} replayed with tcpreplay into a veth pair "
           f"(snaplen {SNAPLEN}, {RING_MB} MiB kernel buffer for both)")
-    print(f"{'target pps':>11}{'sent pps':>11}{'hedgerow loss':>15}{'tcpdump loss':>14}")
+    print(f"{'target pps':>11}{'sent pps':>11}{'hedgerow loss':>15}{'tcpdump loss':>14}"
+          f"{'hedgerow pkts/CPU-s':>21}{'tcpdump pkts/CPU-s':>20}")
     for pps in rates:
         ours = next(r for r in runs if r.tool == "hedgerow" and r.target_pps == pps)
         peer = next(r for r in runs if r.tool == "tcpdump" and r.target_pps == pps)
-        print(f"{pps:>11,}{ours.sent_pps:>11,.0f}{ours.loss:>15.3%}{peer.loss:>14.3%}")
+        print(f"{pps:>11,}{ours.sent_pps:>11,.0f}{ours.loss:>15.3%}{peer.loss:>14.3%}"
+              f"{ours.per_core_pps:>21,.0f}{peer.per_core_pps:>20,.0f}")
     best = {tool: max([r.sent_pps for r in runs if r.tool == tool and r.loss < LOSS_OK],
                       default=0.0) for tool in ("hedgerow", "tcpdump")}
     ratio = best["hedgerow"] / best["tcpdump"] if best["tcpdump"] else float("nan")
     print(f"highest rate with < 0.1% loss: hedgerow {best['hedgerow']:,.0f} pkts/s "
           f"(target >= 200,000), tcpdump -w /dev/null {best['tcpdump']:,.0f} pkts/s, "
-          f"ratio {ratio:.2f}x")
-    for lat in lats:
-        print(f"background {lat['background_pps']:,} pkts/s: first attack packet -> alert "
-              f"({lat['stage']}) {lat['alert_s']:.2f} s (target <= 1 s), -> nftables quarantine "
-              f"{lat['rule_s']:.2f} s (target <= 2 s)")
+          f"ratio {ratio:.2f}x (the sender, tcpreplay, shares the CPU)")
+    lossless = [r for r in runs if r.loss < LOSS_OK and r.cpu_s > 0]
+    core = {tool: max([r.per_core_pps for r in lossless if r.tool == tool], default=0.0)
+            for tool in ("hedgerow", "tcpdump")}
+    print(f"packets per CPU-second of the consumer (one core's capacity): hedgerow "
+          f"{core['hedgerow']:,.0f}, tcpdump {core['tcpdump']:,.0f}, ratio "
+          f"{core['hedgerow'] / core['tcpdump'] if core['tcpdump'] else float('nan'):.2f}x")
+    for bg, trials in lats.items():
+        alert = sorted(float(t["alert_s"]) for t in trials)
+        rule = sorted(float(t["rule_s"]) for t in trials)
+        stages = ",".join(sorted({str(t["stage"]) for t in trials}))
+        print(f"background {bg:,} pkts/s, {len(trials)} runs: first attack packet -> alert "
+              f"({stages}) median {alert[len(alert) // 2]:.2f} s, max {alert[-1]:.2f} s "
+              f"(target <= 1 s); -> nftables quarantine median {rule[len(rule) // 2]:.2f} s, "
+              f"max {rule[-1]:.2f} s (target <= 2 s)")
 
 
 if __name__ == "__main__":

@@ -146,3 +146,19 @@ def test_a_second_process_sees_revocations(tmp_path: Path) -> None:
         handle.write("{not json\n")
     assert engine.store.active(clock()) == []
     assert engine.store.skipped_lines == 1
+
+
+def test_final_alert_after_early_one_keeps_a_revocation(tmp_path: Path) -> None:
+    """The final alert of an attack names peers differently (more of them) but links to the
+    early alert; what was revoked after the early alert stays revoked."""
+    engine, _, clock = _engine(tmp_path)
+    early = _alert(AlertKind.SCAN, "outbound", "192.168.2.16", ("203.0.113.1",))
+    [outcome] = engine.handle(early)
+    entry = engine.store.find(outcome.id, now=clock())
+    assert entry is not None
+    engine.revoke(entry)
+    final = _alert(AlertKind.SCAN, "outbound", "192.168.2.16", ("203.0.113.0", "203.0.113.1"))
+    assert final.id != early.id
+    linked = Alert(**{**final.__dict__, "evidence": {"early_id": early.id}})
+    assert engine.handle(linked) == []
+    assert [o.status for o in engine.handle(final)] == ["applied"]

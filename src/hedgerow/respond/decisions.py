@@ -7,7 +7,8 @@ quarantine). A target the :class:`~hedgerow.respond.guard.Guard` protects (the g
 management hosts, loopback, multicast) is refused, never enforced. A target that already has an
 active decision of the same action is left alone, so a repeating alert does not hammer nftables,
 and an alert that was already decided about (say, early, then revoked by hand) is not decided
-about again when it is raised once more (say, final).
+about again when it is raised once more (say, final: its ``evidence["early_id"]`` names the
+early alert).
 Every outcome goes to the :class:`~hedgerow.respond.store.DecisionStore`.
 
 Example:
@@ -121,8 +122,9 @@ class DecisionEngine:
             return []
         now = self.clock()
         active = {(e.decision.action, e.decision.value) for e in self.store.active(now)}
+        same = {alert.id, str(alert.evidence.get("early_id", alert.id))}
         decided = {(e.decision.action, e.decision.value) for e in self.store.entries()
-                   if e.decision.alert_id == alert.id and e.status != "failed"}
+                   if e.decision.alert_id in same and e.status != "failed"}
         todo: list[Decision] = []
         for target in self._targets(alert, rule):
             if (rule.action, target) in active or (rule.action, target) in decided:
