@@ -196,12 +196,14 @@ class WindowAggregator:
         ]
         if self._last is not None:
             parts.insert(0, self._last)
+        parts = [p for p in parts if p.height]
         self._next_window = closed_through + 1
         if not parts:
             self._last = None
             return self._close_episodes(closed_through)
-        rows = pl.concat(parts, how="vertical_relaxed")
-        self._last = rows.filter(pl.col("_w") == closed_through)
+        rows = pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else parts[0]
+        last = rows.filter(pl.col("_w") == closed_through)
+        self._last = last if last.height else None
         sub = self._candidates(rows)
         hot_set: set[tuple[tuple[object, ...], int]] = set()
         if sub.height:
