@@ -210,7 +210,7 @@ async def run_phase(url: str, tokens: list[str], phase: Phase, duration: float, 
                 done = time.perf_counter()
                 if ok:
                     phase.all_events += batch
-                if started >= measure_from and done <= stop_at:
+                if measure_from <= done <= stop_at:  # completions inside the window
                     if ok:
                         phase.latencies.append(done - started)
                         phase.events += batch
