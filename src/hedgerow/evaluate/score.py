@@ -20,7 +20,7 @@ Example:
     ...     "id.resp_h": ["1.1.1.1", "1.1.1.1"], "label": [None, None]})
     >>> s = score_capture("x", truth, [alert], flows, flows_present={"tcp"})
     >>> s.attacks[0].detected, s.false_alerts, (s.flows.tp, s.flows.fp, s.flows.fn, s.flows.tn)
-    (True, 0, 1, 0, 0, 1)
+    (True, 0, (1, 0, 0, 1))
 """
 
 from __future__ import annotations
