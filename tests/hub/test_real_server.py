@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from hedgerow.cli.main import main
 from hedgerow.hub.app import create_app
 from hedgerow.hub.config import HubSettings
+from hedgerow.hub.migrate import upgrade
 from hedgerow.hub.tenants import create_enrolment_token, create_tenant, issue_credential
 from hedgerow.model import Alert, AlertKind, Device, Finding, Severity
 from hedgerow.signing import BundleError, SigningKey
@@ -187,3 +188,42 @@ def test_signed_bundles_and_cli_over_http(live_hub: LiveHub, tmp_path: Path) -> 
     denied = runner.invoke(main, ["hub", "report", "regulator", "--credentials", str(saved)])
     assert denied.exit_code == 1 and "HTTP 403" in denied.output
     assert len(denied.output.strip().splitlines()) == 1
+
+
+def test_rate_limited_forwarder_honours_retry_after(tmp_path: Path) -> None:
+    url_db = f"sqlite:///{tmp_path}/hub.db"
+    upgrade(url_db)
+    app = create_app(HubSettings(database_url=url_db, rate_events_per_s=0.5,
+                                 rate_burst_events=10, consensus_interval_s=0),
+                     signing_key=SigningKey.generate())
+    with app.state.hub.sessions() as session:
+        home = create_tenant(session, "home", "household", time.time())
+        _, token = issue_credential(session, home.id, "camera", "agent", time.time())
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        deadline = time.monotonic() + 15
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        clock = Clock(now=0.0)
+        with Spool(tmp_path / "spool.db") as spool:
+            forwarder = HubForwarder(spool, HubClient(url, token), batch_size=8, clock=clock,
+                                     jitter=lambda: 0.0)
+            for alert in _alerts(time.time())[:16]:
+                forwarder.put_alert(alert)
+            first = forwarder.drain()
+            assert first.sent == 8 and first.remaining == 8
+            assert first.error is not None and "HTTP 429" in first.error
+            # The hub asked for 12 s (8 events at 0.5/s, 2 left in the bucket): no earlier retry.
+            assert forwarder.next_attempt == pytest.approx(12.0)
+            clock.now = 11.0
+            assert "backing off" in str(forwarder.drain().error)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
+        app.state.hub.engine.dispose()
