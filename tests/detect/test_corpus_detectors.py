@@ -138,3 +138,47 @@ def test_mirai_syn_fingerprint_through_the_flow_meter(tmp_path: Path, fingerprin
     _mirai_like_capture(pcap, fingerprint)
     fired = {a.detector for a in _scan(pcap)}
     assert ("scan.mirai-syn" in fired) is fingerprint
+
+
+def _flood_capture(path: Path, kind: str, packets: int = 1500) -> None:
+    """A flood at 192.168.1.20 from random outside sources, 500 packets/s, built with dpkt."""
+    import random
+    import socket
+
+    import dpkt
+
+    rnd = random.Random(7)
+    with path.open("wb") as fh:
+        writer = dpkt.pcap.Writer(fh)
+        for i in range(packets):
+            src = socket.inet_aton(f"203.0.{rnd.randrange(256)}.{rnd.randrange(1, 255)}")
+            sport = rnd.randrange(1024, 65535)
+            l4: dpkt.Packet
+            if kind == "udp":
+                l4, proto = dpkt.udp.UDP(sport=sport, dport=rnd.randrange(1, 65535),
+                                         data=b"x" * 64), 17
+                l4.ulen = len(l4)
+            elif kind == "icmp":
+                l4, proto = dpkt.icmp.ICMP(type=8, data=dpkt.icmp.ICMP.Echo(id=i, seq=i)), 1
+            elif kind == "gre":
+                l4, proto = dpkt.gre.GRE(data=b"\x00" * 64), 47
+            else:
+                flag = dpkt.tcp.TH_ACK if kind == "ack" else dpkt.tcp.TH_RST
+                l4, proto = dpkt.tcp.TCP(sport=sport, dport=80, seq=rnd.randrange(2**32),
+                                         flags=flag), 6
+            ip = dpkt.ip.IP(src=src, dst=socket.inet_aton("192.168.1.20"), p=proto, data=l4)
+            ip.len = len(ip)
+            eth = dpkt.ethernet.Ethernet(src=b"\x00\x11\x22\x33\x44\x55",
+                                         dst=b"\x66\x77\x88\x99\xaa\xbb", data=ip)
+            writer.writepkt(bytes(eth), ts=1000.0 + i * 0.002)
+
+
+@pytest.mark.parametrize(("kind", "rule"), [("udp", "dos.udp-flood"), ("icmp", "dos.icmp-flood"),
+                                            ("ack", "dos.ack-flood"), ("rst", "dos.rst-flood"),
+                                            ("gre", "dos.gre-flood")])
+def test_floods_through_the_flow_meter(tmp_path: Path, kind: str, rule: str) -> None:
+    pcap = tmp_path / f"{kind}.pcap"
+    _flood_capture(pcap, kind)
+    alerts = _scan(pcap)
+    assert [(a.detector, a.direction, a.device) for a in alerts] == [
+        (rule, "inbound", "192.168.1.20")]
