@@ -1,7 +1,8 @@
 """Bearer-token authentication: tokens are random, only their SHA-256 is stored.
 
 Tokens carry 256 bits of randomness, so a fast hash is enough (no password stretching); lookups
-are cached for ``ttl`` seconds per process, which bounds how long a revoked token still works.
+are cached for about ``ttl`` seconds per process (at most 1.5 x ``ttl``), which bounds how long a
+revoked token still works.
 
 Example:
     >>> token = new_token()
@@ -12,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import random
 import secrets
 import threading
 import time
@@ -81,7 +83,9 @@ class Authenticator:
         with self._lock:
             if len(self._cache) >= self.max_entries:
                 self._cache.clear()
-            self._cache[digest] = (now + self.ttl, principal)
+            # Spread expiries over [ttl/2, 3*ttl/2): credentials that all arrived together (a
+            # fleet reconnecting) must not all be looked up again in the same second.
+            self._cache[digest] = (now + self.ttl * (0.5 + random.random()), principal)
         return principal
 
     def forget(self) -> None:

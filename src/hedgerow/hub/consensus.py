@@ -202,8 +202,9 @@ class ConsensusWorker:
     """
 
     def __init__(self, sessions: Callable[[], Session], policy: ConsensusPolicy,
-                 clock: Callable[[], float], interval: float = 1.0) -> None:
+                 clock: Callable[[], float], interval: float = 1.0, chunk: int = 500) -> None:
         self.sessions = sessions
+        self.chunk = chunk
         self.policy = policy
         self.clock = clock
         self.interval = interval
@@ -224,11 +225,13 @@ class ConsensusWorker:
         """Recompute every marked address now; returns the addresses written."""
         with self._lock:
             pending, self._dirty = sorted(self._dirty), set()
-        if not pending:
-            return []
+        written: list[str] = []
         with self.sessions() as session:
-            written = recompute(session, pending, self.policy, self.clock())
-            session.commit()
+            # Short transactions of bounded size keep row locks and pauses small.
+            for start in range(0, len(pending), self.chunk):
+                chunk = pending[start:start + self.chunk]
+                written += recompute(session, chunk, self.policy, self.clock())
+                session.commit()
         return written
 
     def _run(self) -> None:
