@@ -66,7 +66,7 @@ class Phase:
         per_k = 1e6 / max(1, self.all_events)
         return {"phase": self.name, "requests": len(lat), "events": self.events,
                 "errors": self.errors, "events_per_s": round(self.events / self.elapsed),
-                "p50_ms": pct(0.50), "p99_ms": pct(0.99),
+                "p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99),
                 "mean_ms": round(1000 * statistics.fmean(lat), 1) if lat else 0.0,
                 "hub_cpu_ms_per_1k_events": round(self.cpu_hub * per_k, 1),
                 "db_cpu_ms_per_1k_events": round(self.cpu_db * per_k, 1)}
@@ -351,15 +351,17 @@ def main() -> None:
     print(f"hub ingest: {args.agents} agents, {args.batch} events/request, "
           f"{args.workers} uvicorn workers x {args.threads} threads, PostgreSQL "
           f"{'durable' if args.durable else 'fsync off'}, {args.duration:.0f} s measured per phase")
-    print(f"{'phase':<10} {'requests':>9} {'events/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+    print(f"{'phase':<10} {'requests':>9} {'events/s':>9} {'p50 ms':>8} {'p90 ms':>8} "
+          f"{'p99 ms':>8} "
           f"{'errors':>7} {'vs COPY':>8} {'CPU ms/1k ev':>13}")
     for r in results:
         cpu = r["hub_cpu_ms_per_1k_events"] + r["db_cpu_ms_per_1k_events"]
         print(f"{r['phase']:<10} {r['requests']:>9} {r['events_per_s']:>9} {r['p50_ms']:>8} "
+              f"{r['p90_ms']:>8} "
               f"{r['p99_ms']:>8} {r['errors']:>7} {r['events_per_s'] / ceiling:>8.2f} "
               f"{cpu:>13.1f}")
     print(f"{'peer: psycopg COPY of the same alert rows':<44} {round(ceiling):>9} events/s"
-          f"{'':>35}{copy_cpu_per_k:>6.1f}")
+          f"{'':>44}{copy_cpu_per_k:>6.1f}")
     best = min(r["hub_cpu_ms_per_1k_events"] + r["db_cpu_ms_per_1k_events"] for r in results)
     print(f"CPU cost (hub workers + PostgreSQL) per 1000 events: {best:.1f} ms, "
           f"{best / copy_cpu_per_k:.1f}x the COPY peer's; on {os.cpu_count()} otherwise idle "
