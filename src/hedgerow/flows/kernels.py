@@ -172,7 +172,7 @@ class FlowTable:
         new = FlowTable.allocate(capacity)
         n = keep.shape[0]
         for f in fields(self):
-            getattr(new, f.name)[:n] = getattr(self, f.name)[keep]
+            getattr(new, f.name)[:n] = np.take(getattr(self, f.name), keep, axis=0)
         return new
 
     def compact(self, keep: npt.NDArray[np.intp]) -> None:
@@ -180,13 +180,14 @@ class FlowTable:
         n = keep.shape[0]
         for f in fields(self):
             column = getattr(self, f.name)
-            column[:n] = column[keep]
+            column[:n] = np.take(column, keep, axis=0)
 
     def take(self, rows: npt.NDArray[np.intp]) -> FlowTable:
         """A compact copy of the selected rows (for emitting)."""
         out = FlowTable.allocate(0)
         for f in fields(self):
-            setattr(out, f.name, getattr(self, f.name)[rows])
+            # np.take along axis 0 gathers (n, k) columns ~3x faster than fancy indexing.
+            setattr(out, f.name, np.take(getattr(self, f.name), rows, axis=0))
         return out
 
 

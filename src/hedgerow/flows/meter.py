@@ -184,7 +184,7 @@ class FlowMeter:
         for start in range(0, rows.shape[0], _EMIT_CHUNK):
             out = self._table.take(rows[start : start + _EMIT_CHUNK])
             has = out.pl_slot >= 0
-            out_pool = self._pool[out.pl_slot[has]]
+            out_pool = np.take(self._pool, out.pl_slot[has], axis=0)
             out.pl_slot[has] = np.arange(out_pool.shape[0], dtype=np.int32)
             parts.append(build_flows(out, out_pool))
         self._compact(grow=grow)
@@ -249,7 +249,7 @@ class FlowMeter:
             cap *= 2
         elif shrink and used * 16 < cap and cap > 64:
             cap = max(64, cap // 4)
-        rows = self._pool[slots[has]]
+        rows = np.take(self._pool, slots[has], axis=0)
         if cap != self._pool.shape[0]:
             self._pool = np.zeros((cap, 2, k.PAYLOAD_KEEP), np.uint8)
         self._pool[:used] = rows
