@@ -23,7 +23,7 @@ from hedgerow.hub.migrate import upgrade
 from hedgerow.hub.tenants import create_enrolment_token, create_tenant, issue_credential
 from hedgerow.model import Alert, AlertKind, Device, Finding, Severity
 from hedgerow.signing import BundleError, SigningKey
-from hedgerow.telemetry.client import HubClient, HubError, HubForwarder, enrol
+from hedgerow.telemetry.client import HubClient, HubError, HubForwarder, client_from_file, enrol
 from hedgerow.telemetry.spool import Spool
 
 from .conftest import Clock
@@ -227,3 +227,16 @@ def test_rate_limited_forwarder_honours_retry_after(tmp_path: Path) -> None:
         thread.join(timeout=15)
         sock.close()
         app.state.hub.engine.dispose()
+
+
+def test_credentials_file_errors_are_one_line(tmp_path: Path) -> None:
+    broken = tmp_path / "hub.json"
+    broken.write_text('{"hub": "http://127.0.0.1:9"}')
+    with pytest.raises(HubError, match="cannot read hub credentials: 'token'"):
+        client_from_file(broken)
+    result = CliRunner().invoke(main, ["hub", "blocklist", "--credentials", str(broken)])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: {broken}: cannot read hub credentials: 'token'"]
+    broken.write_text('{"hub": "http://127.0.0.1:9", "token": "hr_x"}')
+    assert client_from_file(broken).url == "http://127.0.0.1:9"

@@ -44,16 +44,14 @@ def _client_options(f: Any) -> Any:
 
 
 def _client(hub_url: str | None, token: str | None, credentials: Path | None) -> Any:
-    from hedgerow.telemetry.client import HubClient
+    from hedgerow.telemetry.client import HubClient, HubError, client_from_file
 
     if credentials is not None:
         try:
-            saved = json.loads(credentials.read_text())
-        except (OSError, ValueError) as exc:
-            raise click.ClickException(
-                f"{credentials}: cannot read credentials: {_describe(exc)}") from None
-        hub_url = hub_url or saved.get("hub")
-        token = token or saved.get("token")
+            saved = client_from_file(credentials)
+        except HubError as exc:
+            raise click.ClickException(str(exc)) from None
+        hub_url, token = hub_url or saved.url, token or saved.token
     if not hub_url or not token:
         raise click.ClickException("need --hub URL and --token (or --credentials FILE)")
     return HubClient(hub_url, token)

@@ -26,6 +26,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from hedgerow.model import Alert, Decision, Device, Finding
@@ -138,6 +139,18 @@ def enrol(url: str, enrolment_token: str, name: str, kind: str = "agent",
     reply = HubClient(url, timeout=timeout).request(
         "POST", "/v1/enrol", {"name": name, "kind": kind}, token=enrolment_token)
     return Credential(int(reply["tenant_id"]), int(reply["credential_id"]), str(reply["token"]))
+
+
+def client_from_file(path: str | Path, timeout: float = 10.0) -> HubClient:
+    """A client from the JSON file ``hedgerow hub enrol --save`` writes (``hub``, ``token``).
+
+    This is how ``hedgerow agent``, ``hedgerow scan`` and the live gateway reach their hub.
+    """
+    try:
+        saved = json.loads(Path(path).read_text())
+        return HubClient(str(saved["hub"]), str(saved["token"]), timeout=timeout)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise HubError(f"{path}: cannot read hub credentials: {exc}") from None
 
 
 @dataclass(frozen=True)
