@@ -12,9 +12,9 @@ Example:
     >>> with open_capture("/work/shared/corpus/zeek-conn/core.q-in-q/q-in-q.pcap") as cap:
     ...     ended = [meter.add(batch) for batch in cap]
     >>> meter.peek()["conn_state"].to_list(), meter.live_flows
-    (['S0', 'S0'], 2)
+    (['S0', 'S0', 'S0'], 3)
     >>> meter.advance(2_000_000_000 * 10**9).height, meter.live_flows
-    (2, 0)
+    (3, 0)
 """
 
 from __future__ import annotations
