@@ -18,10 +18,11 @@ from __future__ import annotations
 import gzip
 import os
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from hedgerow.capture import CaptureError, open_capture
+from hedgerow.capture.batch import PacketBatch
 from hedgerow.flows.meter import FlowMeter, MeterConfig
 from hedgerow.flows.schema import FlowBatch
 from hedgerow.flows.zeek_log import (
@@ -68,7 +69,16 @@ class FlowSource:
     With ``strict=False`` an unreadable path is recorded in ``errors`` (one line naming the file)
     and skipped; with ``strict=True`` its error is raised. ``warnings`` collects capture and
     conn.log warnings (truncation, skipped lines); ``progress`` (if given) is called with the
-    number of input bytes consumed since the previous call.
+    number of input bytes consumed since the previous call. Each of ``packet_observers`` is
+    called with every PacketBatch of a capture, in order, before the meter sees it, so other
+    packet consumers (the device inventory) share the single read; conn.logs have no packets.
+
+    Example:
+        >>> seen = []
+        >>> source = FlowSource(["/work/shared/corpus/zeek-conn/core.q-in-q/q-in-q.pcap"],
+        ...                     packet_observers=[lambda b: seen.append(len(b))])
+        >>> sum(batch.height for batch in source), sum(seen) == source.packets
+        (3, True)
     """
 
     def __init__(
@@ -78,12 +88,14 @@ class FlowSource:
         batch_size: int = 65536,
         strict: bool = True,
         progress: Callable[[int], None] | None = None,
+        packet_observers: Sequence[Callable[[PacketBatch], None]] = (),
     ) -> None:
         self.paths = [os.fspath(p) for p in paths]
         self.config = config
         self.batch_size = batch_size
         self.strict = strict
         self.progress = progress
+        self.packet_observers = tuple(packet_observers)
         self.warnings: list[str] = []
         self.errors: list[str] = []
         self.readable = 0
@@ -120,6 +132,8 @@ class FlowSource:
         with open_capture(path, batch_size=self.batch_size) as capture:
             for packets in capture:
                 self.packets += len(packets)
+                for observe in self.packet_observers:
+                    observe(packets)
                 position = min(size, int(capture.stats.captured_bytes) + 16 * capture.stats.packets)
                 self._advance(position - done)
                 done = position
