@@ -94,27 +94,22 @@ class ZeekWriter:
         for name in self.columns:
             col = pl.col(name)
             dtype = FLOW_SCHEMA[name]
-            text: pl.Expr
             if isinstance(dtype, pl.Boolean):
-                text = (
-                    pl.when(col.is_null())
-                    .then(None)
-                    .when(col)
-                    .then(pl.lit("T"))
-                    .otherwise(pl.lit("F"))
-                )
+                col = pl.when(col).then(pl.lit("T")).when(~col).then(pl.lit("F"))
             elif isinstance(dtype, pl.Binary):
                 encoded = col.bin.encode("base64")
-                text = pl.when(encoded == "").then(pl.lit("(empty)")).otherwise(encoded)
+                col = pl.when(encoded == "").then(pl.lit("(empty)")).otherwise(encoded)
             elif isinstance(dtype, pl.Float64):
-                text = _six_decimals(col)
+                col = _six_decimals(col)
             elif isinstance(dtype, pl.String):
-                text = pl.when(col == "").then(pl.lit("(empty)")).otherwise(col)
-            else:
-                text = col.cast(pl.String)
-            exprs.append(text.fill_null("-").alias(name))
-        lines = batch.select(pl.concat_str(exprs, separator="\t").alias("line"))
-        self.out.write(lines.write_csv(include_header=False, quote_style="never"))
+                col = pl.when(col == "").then(pl.lit("(empty)")).otherwise(col)
+            exprs.append(col.alias(name))
+        # Integers are printed by the CSV writer itself; nulls (kept null by the expressions
+        # above) become Zeek's unset field.
+        text = batch.select(exprs).write_csv(
+            include_header=False, separator="\t", null_value="-", quote_style="never"
+        )
+        self.out.write(text)
 
     def close(self, closed: float | None = None) -> None:
         self.out.write(f"#close\t{_stamp(time.time() if closed is None else closed)}\n")
