@@ -1,6 +1,7 @@
 """The household assessment: inventory, network findings and risk scores for a set of inputs.
 
-Captures are read once as packet batches (inventory, telnet logins, services, TLS); Zeek
+Captures are read once as packet batches (inventory, telnet logins, services, TLS) by a
+:class:`HouseholdCollector`: here, or as a packet observer of ``hedgerow scan``'s own read; Zeek
 conn.logs add services and peers by IP. A file that cannot be read is reported and the others
 are still assessed. Alerts from the detectors (``hedgerow scan``) join the risk scores.
 
@@ -21,6 +22,8 @@ from hedgerow.assess.network import TelnetSessions, assess_network
 from hedgerow.assess.network.telnet import LoginAttempt
 from hedgerow.assess.risk import RiskScore, score_devices, score_household
 from hedgerow.capture import CaptureError, open_capture
+from hedgerow.capture.batch import PacketBatch
+from hedgerow.flows.schema import FlowBatch
 from hedgerow.inventory import Inventory, InventoryBuilder
 from hedgerow.model import Alert, Finding, LocalNetworks
 
@@ -66,25 +69,98 @@ class HouseholdAssessment:
         }
 
 
-def _read_capture(path: str, builder: InventoryBuilder, telnet: TelnetSessions) -> InputStatus:
-    packets = 0
+class HouseholdCollector:
+    """What the assessment needs from the inputs, gathered while they are read.
+
+    :meth:`observe` takes every PacketBatch of a capture (it is a packet observer of
+    :class:`hedgerow.flows.source.FlowSource`, so ``hedgerow scan`` builds the inventory from
+    the same read as its flows), :meth:`add_flows` the FlowBatches of a Zeek conn.log, and
+    :meth:`end_input` closes one input. :meth:`assess` joins alerts and returns the assessment.
+
+    Example:
+        >>> from hedgerow.capture import open_capture
+        >>> collector = HouseholdCollector()
+        >>> with open_capture("/work/shared/corpus/zeek-conn/core.q-in-q/q-in-q.pcap") as cap:
+        ...     for batch in cap:
+        ...         collector.observe(batch)
+        >>> collector.end_input("q-in-q.pcap", "capture")
+        >>> [(i.status, i.packets) for i in collector.assess().inputs]
+        [('ok', 5)]
+    """
+
+    def __init__(self, local_networks: LocalNetworks | None = None) -> None:
+        self.local_networks = local_networks
+        self.builder = InventoryBuilder(local_networks)
+        self.telnet = TelnetSessions()
+        self.inputs: list[InputStatus] = []
+        self._count = 0
+        self._done: tuple[Inventory, list[LoginAttempt]] | None = None
+
+    def observe(self, batch: PacketBatch) -> None:
+        """Fold one batch of a capture's packets (inventory and telnet logins)."""
+        self.builder.add_batch(batch)
+        self.telnet.add_batch(batch)
+        self._count += len(batch)
+
+    def add_flows(self, batch: FlowBatch) -> None:
+        """Fold one batch of a conn.log's flows (services and peers by IP)."""
+        self.builder.add_flows(batch)
+        self._count += batch.height
+
+    def end_input(self, path: str, kind: str, warnings: Sequence[str] = ()) -> None:
+        """Close one input read whole: ``kind`` is ``"capture"`` or ``"conn.log"``;
+        ``warnings`` are the capture reader's (truncated records...)."""
+        if kind == "capture":
+            warn = "; ".join(warnings[:2])
+            status = InputStatus(path, "partial" if warn else "ok", self._count, warn)
+        else:
+            status = InputStatus(path, "ok", self._count, "conn.log: services and peers by IP only")
+        self.inputs.append(status)
+        self._count = 0
+
+    def fail_input(self, path: str, message: str) -> None:
+        """Record an input that could not be read."""
+        self.inputs.append(InputStatus(path, "error", 0, message))
+        self._count = 0
+
+    def assess(
+        self,
+        alerts: Sequence[Alert] = (),
+        extra_findings: Sequence[Finding] = (),
+        probe_rate: float | None = None,
+    ) -> HouseholdAssessment:
+        """Inventory (made once), findings and risk, joined with the detectors' alerts."""
+        if self._done is None:
+            self._done = (self.builder.finish(), self.telnet.attempts())
+        inventory, logins = self._done
+        findings = assess_network(inventory, logins) + list(extra_findings)
+        if probe_rate is not None:
+            from hedgerow.assess.probe import probe_inventory
+
+            findings += probe_inventory(inventory, self.local_networks or LocalNetworks.default(),
+                                        rate=probe_rate)
+        findings.sort(key=lambda f: (-f.severity.rank, f.device, f.check_id))
+        names = {d.key: display_name(d) for d in inventory.devices}
+        device_risk = score_devices(names, findings, alerts, inventory.key_of_ip())
+        household = score_household(device_risk, {**names, **{k: k for k in device_risk
+                                                              if k not in names}})
+        return HouseholdAssessment(inventory, findings, list(alerts), device_risk, household,
+                                   logins, list(self.inputs))
+
+
+def _read_capture(path: str, collector: HouseholdCollector) -> None:
     with open_capture(path) as reader:
         for batch in reader:
-            builder.add_batch(batch)
-            telnet.add_batch(batch)
-            packets += len(batch)
-        warn = "; ".join(str(w) for w in reader.warnings[:2])
-    return InputStatus(path, "partial" if warn else "ok", packets, warn)
+            collector.observe(batch)
+        collector.end_input(path, "capture", [str(w) for w in reader.warnings])
 
 
-def _read_conn_log(path: str, builder: InventoryBuilder) -> InputStatus:
+def _read_conn_log(path: str, collector: HouseholdCollector) -> None:
     from hedgerow.flows.zeek_log import read_conn_log
 
-    flows = 0
     for batch in read_conn_log(path):
-        builder.add_flows(batch)
-        flows += batch.height
-    return InputStatus(path, "ok", flows, "conn.log: services and peers by IP only")
+        collector.add_flows(batch)
+    collector.end_input(path, "conn.log")
 
 
 def assess_inputs(
@@ -99,36 +175,18 @@ def assess_inputs(
     With ``probe_rate`` (attempts per second) the inventoried devices inside the home networks
     are also probed actively (:mod:`hedgerow.assess.probe`; opt-in).
     """
-    builder = InventoryBuilder(local_networks)
-    telnet = TelnetSessions()
-    statuses: list[InputStatus] = []
+    collector = HouseholdCollector(local_networks)
     for raw in paths:
         path = os.fspath(raw)
         try:
-            statuses.append(_read_capture(path, builder, telnet))
+            _read_capture(path, collector)
         except CaptureError as exc:
             try:
-                statuses.append(_read_conn_log(path, builder))
+                _read_conn_log(path, collector)
             except (OSError, ValueError):
                 first = str(exc).splitlines()[0]
-                statuses.append(InputStatus(path, "error", 0,
-                                            f"{first}; not a Zeek conn.log either"))
-    inventory = builder.finish()
-    logins = telnet.attempts()
-    findings = assess_network(inventory, logins) + list(extra_findings)
-    if probe_rate is not None:
-        from hedgerow.assess.probe import probe_inventory
-
-        findings += probe_inventory(inventory, local_networks or LocalNetworks.default(),
-                                    rate=probe_rate)
-    findings.sort(key=lambda f: (-f.severity.rank, f.device, f.check_id))
-    names = {d.key: display_name(d) for d in inventory.devices}
-    device_of = inventory.key_of_ip()
-    device_risk = score_devices(names, findings, alerts, device_of)
-    household = score_household(device_risk, {**names, **{k: k for k in device_risk
-                                                          if k not in names}})
-    return HouseholdAssessment(inventory, findings, list(alerts), device_risk, household,
-                               logins, statuses)
+                collector.fail_input(path, f"{first}; not a Zeek conn.log either")
+    return collector.assess(alerts, extra_findings, probe_rate)
 
 
 def display_name(device: Any) -> str:

@@ -18,17 +18,21 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from hedgerow.assess.sections import assessment_for, register_sections
+from hedgerow.assess.household import HouseholdCollector
+from hedgerow.assess.sections import assessment_for, attach_collector, register_sections
 from hedgerow.cli.scananomaly import ScanAnomalies
+from hedgerow.cli.scanhub import check_hub_options, send_scan
 from hedgerow.cli.scaninput import FileRead, expand_inputs, read_flows, rebatch
 from hedgerow.detect.engine import DetectionEngine
 from hedgerow.detect.ruleload import RuleError
+from hedgerow.flows.schema import FlowBatch
 from hedgerow.intel import IntelError
 from hedgerow.model import Alert, LocalNetworks
 from hedgerow.model.networks import DEFAULT_LOCAL_NETWORKS
@@ -52,9 +56,16 @@ def run_scan(
     rule_dirs: tuple[Path, ...] = (),
     intel_files: tuple[Path, ...] = (),
     progress: Progress | None = None,
+    household: bool = False,
 ) -> ScanResult:
-    """Scan the inputs; each file gets fresh detector state (captures are independent)."""
+    """Scan the inputs; each file gets fresh detector state (captures are independent).
+
+    With ``household`` the device inventory is built from the same read (the packets the flow
+    meter sees) and attached for the report's devices/findings/risk sections.
+    """
     networks = LocalNetworks.parse(home_nets or DEFAULT_LOCAL_NETWORKS)
+    collector = HouseholdCollector(networks) if household else None
+    observers = [collector.observe] if collector is not None else []
     files = expand_inputs(paths)
     tally = HostTally(networks)
     alerts: list[Alert] = []
@@ -68,18 +79,21 @@ def run_scan(
         outcome = FileRead(file)
         if progress is not None and task is not None:
             progress.update(task, description=file.name)
-        for batch in rebatch(read_flows(file, outcome)):
+        on_batch = _conn_log_flows(collector, outcome) if collector is not None else None
+        for batch in rebatch(read_flows(file, outcome, on_batch, observers)):
             engine.process(batch)
             tally.update(batch)
             if progress is not None and task is not None:
                 progress.update(task, description=f"{file.name}: {outcome.flows:,} flows")
         alerts.extend(engine.finish())
+        if collector is not None and outcome.status != "error" and outcome.kind is not None:
+            collector.end_input(str(file), outcome.kind, outcome.reader_warnings)
         if progress is not None and task is not None:
             progress.advance(task, _size(file))
         message = outcome.error or "; ".join(outcome.warnings[:3])
         outcomes.append(InputOutcome(str(file), outcome.status, outcome.flows, message))
     alerts.sort(key=lambda a: (a.start, a.dedup_key))
-    return ScanResult(
+    result = ScanResult(
         inputs=outcomes,
         alerts=alerts,
         hosts=tally.hosts(),
@@ -88,6 +102,21 @@ def run_scan(
         first_ts=tally.first_ts,
         last_ts=tally.last_ts,
     )
+    if collector is not None:
+        attach_collector(result, collector)
+    return result
+
+
+def _conn_log_flows(
+    collector: HouseholdCollector, outcome: FileRead
+) -> Callable[[FlowBatch], None]:
+    """Feed a conn.log's flows (not a capture's: its packets were observed) to the collector."""
+
+    def add(batch: FlowBatch) -> None:
+        if outcome.kind == "conn.log":
+            collector.add_flows(batch)
+
+    return add
 
 
 def _size(path: Path) -> int:
@@ -155,6 +184,13 @@ def exit_code(result: ScanResult) -> int:
 @click.option("--baseline", "baseline_path", type=click.Path(path_type=Path), default=None,
               help="Also flag capture traffic unlike this anomaly baseline "
                    "(made by `hedgerow baseline learn`).")
+@click.option("--hub", "hub_url", metavar="URL", default=None,
+              help="Also send alerts, devices and findings to this hub (default: the hub "
+                   "named in --hub-credential); spooled while it is unreachable.")
+@click.option("--hub-credential", type=click.Path(path_type=Path), default=None,
+              help="Hub credentials file written by `hedgerow hub enrol --save`.")
+@click.option("--hub-spool", type=click.Path(path_type=Path), default=None,
+              help="Spool for hub telemetry (default $HEDGEROW_STATE_DIR/hub-spool.db).")
 def scan(
     inputs: tuple[Path, ...],
     outdir: Path | None,
@@ -166,8 +202,12 @@ def scan(
     probe: bool,
     probe_rate: float,
     baseline_path: Path | None,
+    hub_url: str | None,
+    hub_credential: Path | None,
+    hub_spool: Path | None,
 ) -> None:
     """Find attacks in and out of the home in captures (pcap, pcapng) and Zeek conn.logs."""
+    check_hub_options(hub_url, hub_credential)
     rate = probe_rate if probe else None
     register_sections(rate)
     err = Console(stderr=True)
@@ -195,6 +235,7 @@ def scan(
                 rule_dirs=rule_dirs,
                 intel_files=intel_files,
                 progress=progress if show else None,
+                household=True,
             )
         if anomalies is not None:
             anomalies.add_alerts(result, present)
@@ -222,4 +263,5 @@ def scan(
         render_devices(assessment_for(result, rate), Console())
         if outdir is not None:
             Console().print(f"Wrote {outdir / 'alerts.jsonl'} and {outdir / 'report.json'}")
+    send_scan(result, rate, hub_url, hub_credential, hub_spool)
     sys.exit(exit_code(result))

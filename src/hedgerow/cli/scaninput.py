@@ -1,8 +1,8 @@
 """Inputs of ``hedgerow scan`` and ``hedgerow eval``: expand folders, read each file as flows.
 
 Each file is read on its own (a corrupt one is reported and the others still analysed), through
-:func:`hedgerow.flows.source.iter_flows`, which reads captures through the flow meter and Zeek
-conn.logs directly.
+:class:`hedgerow.flows.source.FlowSource`, which reads captures through the flow meter (packet
+observers see the same PacketBatches) and Zeek conn.logs directly.
 
 Example:
     >>> from pathlib import Path
@@ -14,12 +14,13 @@ Example:
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
+from hedgerow.capture.batch import PacketBatch
 from hedgerow.flows.schema import FlowBatch
 
 REBATCH_ROWS = 100_000
@@ -47,12 +48,18 @@ def _is_data(path: Path) -> bool:
 
 @dataclass
 class FileRead:
-    """The outcome of reading one file: flow count, warnings, or the error that stopped it."""
+    """The outcome of reading one file: flow count, warnings, or the error that stopped it.
+
+    ``kind`` is ``"capture"`` or ``"conn.log"`` once the file was recognised;
+    ``reader_warnings`` are the capture or conn.log reader's own (truncated records...).
+    """
 
     path: Path
     flows: int = 0
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    kind: str | None = None
+    reader_warnings: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -62,19 +69,28 @@ class FileRead:
 
 
 def read_flows(
-    path: Path, outcome: FileRead, on_batch: Callable[[FlowBatch], None] | None = None
+    path: Path,
+    outcome: FileRead,
+    on_batch: Callable[[FlowBatch], None] | None = None,
+    packet_observers: Sequence[Callable[[PacketBatch], None]] = (),
 ) -> Iterator[FlowBatch]:
-    """Yield the file's FlowBatches; errors and warnings land in ``outcome``, never raise."""
-    from hedgerow.flows.source import iter_flows
+    """Yield the file's FlowBatches; errors and warnings land in ``outcome``, never raise.
+
+    ``on_batch`` sees each FlowBatch as read, ``packet_observers`` each PacketBatch of a capture.
+    """
+    from hedgerow.flows.source import FlowSource, sniff
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            for batch in iter_flows([path]):
+            outcome.kind = sniff(path)
+            source = FlowSource([path], packet_observers=packet_observers)
+            for batch in source:
                 outcome.flows += batch.height
                 if on_batch is not None:
                     on_batch(batch)
                 yield batch
+            outcome.reader_warnings.extend(source.warnings)
         except (OSError, ValueError, RuntimeError, EOFError) as exc:
             outcome.error = _one_line(str(exc), path)
         except Exception as exc:
