@@ -95,6 +95,21 @@ class ProtectConfig:
 
 
 @dataclass
+class HubConfig:
+    """Where to send telemetry and whether to block the hub's community blocklist.
+
+    ``credentials`` is the file ``hedgerow hub enrol --save`` wrote; ``url`` (optional)
+    overrides the hub named in it. Empty ``credentials``: no hub.
+    """
+
+    url: str = ""
+    credentials: str = ""
+    drain_interval_s: float = 10.0
+    blocklist_interval_s: float = 300.0
+    block: bool = True
+
+
+@dataclass
 class AgentConfig:
     """Top-level agent settings; see ``docs/agent.md`` for every key."""
 
@@ -107,6 +122,7 @@ class AgentConfig:
     assess: AssessConfig = field(default_factory=AssessConfig)
     detect: DetectConfig = field(default_factory=DetectConfig)
     protect: ProtectConfig = field(default_factory=ProtectConfig)
+    hub: HubConfig = field(default_factory=HubConfig)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> AgentConfig:
@@ -122,7 +138,8 @@ class AgentConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<config>") -> AgentConfig:
-        tables = {"assess": AssessConfig, "detect": DetectConfig, "protect": ProtectConfig}
+        tables = {"assess": AssessConfig, "detect": DetectConfig, "protect": ProtectConfig,
+                  "hub": HubConfig}
         top = {k: v for k, v in data.items() if k not in tables}
         cfg = _build(cls, top, source, "", tables=sorted(tables))
         for name, kind in tables.items():

@@ -72,6 +72,7 @@ class Agent:
         self._alert_hooks: list[Callable[[Alert], None]] = []
         self._finding_hooks: list[Callable[[Finding], None]] = []
         self._action_hooks: list[Callable[[dict[str, Any]], None]] = []
+        self._cycle_hooks: list[Callable[[], None]] = []
         self._stop = False
         self._spool: Spool | None = None
         self._protector: Protector | None = None
@@ -96,6 +97,16 @@ class Agent:
     def on_action(self, hook: Callable[[dict[str, Any]], None]) -> None:
         """Called with each action-log record (block, kill, lockdown...) the policy produced."""
         self._action_hooks.append(hook)
+
+    def on_cycle(self, hook: Callable[[], None]) -> None:
+        """Called after each monitoring cycle (the hub link drains and pulls from here)."""
+        self._cycle_hooks.append(hook)
+
+    def record_action(self, record: dict[str, Any]) -> None:
+        """Spool an action taken outside :meth:`cycle` and pass it to the action hooks."""
+        self.spool.put("action", record, event_id("action", record))
+        for hook in self._action_hooks:
+            hook(record)
 
     def stop(self) -> None:
         """Ask :meth:`run` to return after the current cycle (safe from a signal handler)."""
@@ -216,6 +227,8 @@ class Agent:
             spent = time.monotonic() - started
             summary.max_cycle_s = max(summary.max_cycle_s, spent)
             self._write_status(summary, spent)
+            for cycle_hook in self._cycle_hooks:
+                cycle_hook()
             if cycles is not None and summary.cycles >= cycles:
                 break
             self.sleep(max(0.0, interval - spent))

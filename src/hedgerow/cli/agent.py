@@ -93,11 +93,17 @@ def assess_cmd(config: str | None, root: str | None, proc: str | None, state_dir
 @click.option("--dry-run", is_flag=True, help="Log protective actions without applying them.")
 @click.option("--no-assess", is_flag=True, help="Skip the assessment at start.")
 @click.option("--json", "as_json", is_flag=True, help="Alerts and actions as JSON lines.")
+@click.option("--hub", "hub_url", default=None, metavar="URL",
+              help="Send telemetry to this hub and block its community blocklist.")
+@click.option("--hub-credential", default=None, type=click.Path(dir_okay=False),
+              help="Credentials file written by `hedgerow hub enrol --save`.")
 def run_cmd(config: str | None, root: str | None, proc: str | None, state_dir: str | None,
             cycles: int | None, interval: float | None, dry_run: bool, no_assess: bool,
-            as_json: bool) -> None:
+            as_json: bool, hub_url: str | None, hub_credential: str | None) -> None:
     """Watch the device and protect it by policy until stopped (SIGTERM/SIGINT)."""
     from hedgerow.agent.core import Agent
+    from hedgerow.agent.hublink import attach
+    from hedgerow.telemetry.client import HubError
 
     cfg = _config(config, root, proc, state_dir)
     if dry_run:
@@ -116,12 +122,18 @@ def run_cmd(config: str | None, root: str | None, proc: str | None, state_dir: s
     agent_.on_alert(lambda a: emit("alert", a.to_dict()))
     agent_.on_finding(lambda f: emit("finding", f.to_dict()))
     agent_.on_action(lambda record: emit("action", record))
+    try:
+        link = attach(agent_, hub_url, hub_credential)
+    except HubError as exc:
+        raise click.ClickException(str(exc)) from None
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: agent_.stop())
     summary = agent_.run(cycles=cycles, interval_s=interval, assess_first=not no_assess)
     click.echo(f"agent: {summary.cycles} cycle(s), {len(summary.alerts)} alert(s), "
                f"{len(summary.actions)} action(s), slowest cycle {summary.max_cycle_s:.3f}s",
                err=True)
+    if link is not None:
+        click.echo(link.drain(budget_s=10).message, err=True)
 
 
 @agent.command("status")

@@ -24,7 +24,10 @@ from hedgerow.respond.guard import Guard
 from hedgerow.respond.nftables import NftTable
 from hedgerow.respond.policy import PolicyError, load_policy
 from hedgerow.respond.store import DecisionStore, default_store_path
+from hedgerow.sense.hublink import open_gateway_hub
 from hedgerow.sense.stats import SenseStats, Snapshot
+from hedgerow.telemetry.client import HubError
+from hedgerow.telemetry.spool import SpoolError
 
 
 def _fail(message: str) -> None:
@@ -37,6 +40,10 @@ def _print_alert(alert: Alert, outcomes: list[Outcome]) -> None:
     peers = ", ".join(alert.peers[:3]) + (" …" if len(alert.peers) > 3 else "")
     click.echo(f"ALERT [{stage}] {alert.kind.value} {alert.direction} {alert.severity.value} "
                f"{alert.device} <-> {peers or '-'}: {alert.summary}")
+    _print_outcomes(outcomes)
+
+
+def _print_outcomes(outcomes: list[Outcome]) -> None:
     for o in outcomes:
         extra = f" ({o.detail})" if o.detail else ""
         click.echo(f"  DECISION [{o.status}] {o.decision.action.value} {o.decision.value} "
@@ -98,12 +105,20 @@ def _enforcer(table: str, management: list[str], rate: int, burst: int,
               help="Least seconds between checks for attacks still under way.")
 @click.option("--stats-every", type=float, default=10.0, show_default=True,
               help="Seconds between stats lines on stderr.")
+@click.option("--hub", "hub_url", metavar="URL", default=None,
+              help="Send alerts and decisions to this hub and block its community blocklist "
+                   "(default: the hub named in --hub-credential).")
+@click.option("--hub-credential", type=click.Path(dir_okay=False), default=None,
+              help="Hub credentials file written by `hedgerow hub enrol --save`.")
+@click.option("--hub-spool", type=click.Path(dir_okay=False), default=None,
+              help="Spool for hub telemetry (default $HEDGEROW_STATE_DIR/hub-spool.db).")
 def sense(iface: str, policy_path: Path | None, dry_run: bool, metrics_port: int,
           metrics_host: str, alerts_path: Path | None, store_path: Path | None,
           home_net: tuple[str, ...], management: tuple[str, ...], rule_dirs: tuple[Path, ...],
           intel_files: tuple[Path, ...], table: str, duration: float | None, batch_size: int,
           max_wait_ms: int, ring_mb: int, queue_batches: int, early_every: float,
-          stats_every: float) -> None:
+          stats_every: float, hub_url: str | None, hub_credential: str | None,
+          hub_spool: str | None) -> None:
     """Watch IFACE live: detect attacks, block attackers, quarantine infected devices."""
     try:
         policy = load_policy(policy_path)
@@ -137,6 +152,21 @@ def sense(iface: str, policy_path: Path | None, dry_run: bool, metrics_port: int
     stats = SenseStats(enforcing=enforcer is not None)
     store = DecisionStore(store_path or default_store_path())
     engine = DecisionEngine(policy, store, guard, enforcer)
+    try:
+        hub = open_gateway_hub(hub_url, hub_credential, hub_spool, engine)
+    except (HubError, SpoolError) as exc:
+        capture.close()
+        _fail(str(exc))
+
+    def on_alert(alert: Alert, outcomes: list[Outcome]) -> None:
+        _print_alert(alert, outcomes)
+        if hub is not None:
+            hub.on_alert(alert, outcomes)
+
+    def on_report(snap: Snapshot, rate: float) -> None:
+        _print_stats(snap, rate)
+        if hub is not None:
+            _print_outcomes(hub.tick())
     server = None
     if metrics_port:
         try:
@@ -162,7 +192,7 @@ def sense(iface: str, policy_path: Path | None, dry_run: bool, metrics_port: int
     signal.signal(signal.SIGTERM, _stop)
     sensor = Sensor(capture, analyzer, stats, engine=engine,
                     alert_log=AlertLog(alert_stream) if alert_stream is not None else None,
-                    on_alert=_print_alert, on_report=_print_stats, report_every_s=stats_every,
+                    on_alert=on_alert, on_report=on_report, report_every_s=stats_every,
                     queue_batches=queue_batches)
     metrics = f", /metrics on {server.host}:{server.port}" if server is not None else ""
     click.echo(f"hedgerow sense: watching {iface} ({analyzer.detectors} detectors, "
@@ -178,5 +208,8 @@ def sense(iface: str, policy_path: Path | None, dry_run: bool, metrics_port: int
             server.close()
         if alert_stream is not None:
             alert_stream.close()
+        if hub is not None:
+            click.echo(hub.link.drain(budget_s=10).message, err=True)
+            hub.link.close()
     snap = stats.snapshot()
     _print_stats(snap, snap.packets / max(time.monotonic() - started, 1e-9))

@@ -133,6 +133,16 @@ class DecisionEngine:
                                  value=target, duration_s=rule.duration_s,
                                  reason=_reason(alert, rule), alert_id=alert.id, created=now))
             active.add((rule.action, target))
+        return self._carry_out(todo, rule.name)
+
+    def decide(self, decisions: list[Decision], rule: str) -> list[Outcome]:
+        """Carry out decisions made outside the policy (e.g. the hub's community blocklist).
+
+        They are guarded (management addresses refused), logged under ``rule`` and enforced
+        unless dry-run, like the policy's own; one already active for its target is skipped.
+        """
+        active = {(e.decision.action, e.decision.value) for e in self.store.active(self.clock())}
+        todo = [d for d in decisions if (d.action, d.value) not in active]
         return self._carry_out(todo, rule)
 
     def revoke(self, entry: LogEntry) -> Outcome:
@@ -148,7 +158,7 @@ class DecisionEngine:
         peers = [p for p in alert.peers if scope_of(p) == "ip"]
         return peers[: self.policy.max_peers_per_alert]
 
-    def _carry_out(self, decisions: list[Decision], rule: Rule) -> list[Outcome]:
+    def _carry_out(self, decisions: list[Decision], rule: str) -> list[Outcome]:
         """Check each decision, enforce the valid ones in one go, log every outcome."""
         verdicts: list[tuple[Decision, str, str]] = []
         for decision in decisions:
@@ -175,8 +185,8 @@ class DecisionEngine:
         for decision, status, detail in verdicts:
             if status == "applied" and error:
                 status, detail = "failed", error
-            entry = self.store.record(decision, status, rule.name, detail)
-            outcomes.append(Outcome(status, decision, rule.name, entry.id, detail))
+            entry = self.store.record(decision, status, rule, detail)
+            outcomes.append(Outcome(status, decision, rule, entry.id, detail))
         return outcomes
 
 
