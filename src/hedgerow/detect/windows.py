@@ -84,8 +84,9 @@ class Episode:
 class WindowAggregator:
     """Bounded per-key, per-window partial aggregates, merged batch after batch.
 
-    State is the batch rows of windows still open (bucketed by window) plus the rows of the
-    last closed window (for the two-window measure). When windows close, one group-by over the
+    State is the batch rows of windows still open (each buffered batch whole, with the range
+    of windows it spans, split only at the closing boundary) plus the rows of the last closed
+    window (for the two-window measure). When windows close, one group-by over the
     keys prunes every key whose flow count (or sum) cannot reach the capacity; the distinct
     counts and evidence are computed for the few remaining keys only.
     """
@@ -114,7 +115,7 @@ class WindowAggregator:
         self.target = target
         self._kw = [*keys, "_w"]
         self._last: pl.DataFrame | None = None
-        self._pending: dict[int, list[pl.DataFrame]] = {}
+        self._pending: list[tuple[int, int, pl.DataFrame]] = []
         self._next_window: int | None = None
         self._episodes: dict[tuple[object, ...], Episode] = {}
 
@@ -129,7 +130,7 @@ class WindowAggregator:
 
     def flush(self) -> list[Episode]:
         """Judge every remaining window and close all episodes."""
-        windows = list(self._pending)
+        windows = [hi for _, hi, _ in self._pending]
         if self._last is not None and self._last.height:
             windows.append(int(self._last["_w"].max()))  # type: ignore[arg-type]
         if not windows:
@@ -139,7 +140,7 @@ class WindowAggregator:
         return out
 
     def _buffer(self, flows: pl.DataFrame) -> None:
-        """Keep the batch's rows, bucketed by window, until their window closes."""
+        """Keep the batch's rows (with their window number) until their windows close."""
         w = (pl.col("ts") / self.window).floor().cast(pl.Int64)
         if self._next_window is not None:
             w = pl.max_horizontal(w, pl.lit(self._next_window, dtype=pl.Int64))
@@ -159,8 +160,25 @@ class WindowAggregator:
         if self.distinct:
             cols.append(pl.col(self.distinct).cast(pl.String).alias("_d"))
         frame = flows.filter(pl.col("ts").is_not_null()).select(cols)
-        for (w,), part in frame.partition_by("_w", as_dict=True).items():
-            self._pending.setdefault(int(w), []).append(part)
+        if frame.height:
+            span = frame.select(pl.col("_w").min().alias("lo"), pl.col("_w").max().alias("hi"))
+            self._pending.append((int(span["lo"][0]), int(span["hi"][0]), frame))
+
+    def _take_closed(self, closed_through: int) -> list[pl.DataFrame]:
+        """Remove and return the buffered rows of windows up to ``closed_through``."""
+        taken: list[pl.DataFrame] = []
+        kept: list[tuple[int, int, pl.DataFrame]] = []
+        for lo, hi, frame in self._pending:
+            if hi <= closed_through:
+                taken.append(frame)
+            elif lo > closed_through:
+                kept.append((lo, hi, frame))
+            else:
+                closed = pl.col("_w") <= closed_through
+                taken.append(frame.filter(closed))
+                kept.append((closed_through + 1, hi, frame.filter(~closed)))
+        self._pending = kept
+        return taken
 
     def _window_stats(self, rows: pl.DataFrame) -> pl.DataFrame:
         """Counters, distinct values and evidence samples per (key, window)."""
@@ -187,13 +205,11 @@ class WindowAggregator:
         if self._next_window is None:
             if not self._pending:
                 return self._close_episodes(closed_through)
-            self._next_window = min(self._pending)
+            self._next_window = min(lo for lo, _, _ in self._pending)
         first = self._next_window
         if closed_through < first:
             return []
-        parts = [
-            p for w in sorted(self._pending) if w <= closed_through for p in self._pending.pop(w)
-        ]
+        parts = self._take_closed(closed_through)
         if self._last is not None:
             parts.insert(0, self._last)
         parts = [p for p in parts if p.height]
