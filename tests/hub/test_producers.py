@@ -9,7 +9,11 @@ management address.
 from __future__ import annotations
 
 import json
+import secrets
+import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +24,7 @@ import pytest
 import uvicorn
 from click.testing import CliRunner
 
+from conftest import require_root, require_tool
 from hedgerow.cli.main import main
 from hedgerow.hub.app import create_app
 from hedgerow.hub.config import HubSettings
@@ -204,3 +209,44 @@ def test_gateway_decision_engine_blocks_community_blocklist(served: Served,
         "household", served.tenant_ids["home-b"])
     assert ATTACKER in json.dumps(report["actions"])
     link.close()
+
+
+def test_sense_blocks_community_blocklist_and_reports(served: Served, tmp_path: Path) -> None:
+    """The real `hedgerow sense` process on a quiet veth pair of its own (dry-run)."""
+    require_root()
+    require_tool("ip")
+    served.up()
+    _consensus(served)
+    ip = shutil.which("ip") or "/usr/sbin/ip"
+    iface = f"hr-pub-{secrets.token_hex(2)}"
+    subprocess.run([ip, "link", "add", iface, "type", "veth", "peer", "name", iface + "p"],
+                   check=True)
+    try:
+        for end in (iface, iface + "p"):
+            subprocess.run([ip, "link", "set", end, "up"], check=True)
+        done = subprocess.run(
+            [str(Path(sys.executable).with_name("hedgerow")), "sense", "--iface", iface,
+             "--dry-run", "--duration", "2", "--stats-every", "0.3", "--metrics-port", "0",
+             "--decisions", str(tmp_path / "decisions.jsonl"), "--management", MANAGED,
+             "--hub-credential", str(served.credential(tmp_path, "home-a")),
+             "--hub-spool", str(tmp_path / "spool.db")],
+            capture_output=True, text=True, timeout=60, check=False)
+    finally:
+        subprocess.run([ip, "link", "del", iface], capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    decided = [line for line in done.stdout.splitlines() if "rule=hub-community-blocklist" in line]
+    assert len(decided) == 2, done.stdout
+    assert any(line.startswith(f"  DECISION [dry-run] block {ATTACKER} ") for line in decided)
+    assert any(line.startswith(f"  DECISION [refused] block {MANAGED} ") for line in decided)
+    assert f"hub: sent 1 events to {served.url}" in done.stderr
+    report = HubClient(served.url, served.tokens["home-a"]).report(
+        "household", served.tenant_ids["home-a"])
+    assert ATTACKER in json.dumps(report["actions"])
+    assert MANAGED not in json.dumps(report["actions"])
+
+
+def test_sense_refuses_hub_without_credential() -> None:
+    result = CliRunner().invoke(main, ["sense", "--iface", "lo", "--hub", "http://127.0.0.1:9"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == ("hedgerow sense: --hub needs --hub-credential FILE "
+                                     "(written by `hedgerow hub enrol --save`)")

@@ -24,7 +24,7 @@ from hedgerow.respond.guard import Guard
 from hedgerow.respond.nftables import NftTable
 from hedgerow.respond.policy import PolicyError, load_policy
 from hedgerow.respond.store import DecisionStore, default_store_path
-from hedgerow.sense.hublink import open_gateway_hub
+from hedgerow.sense.hublink import GatewayHub, open_hub_link
 from hedgerow.sense.stats import SenseStats, Snapshot
 from hedgerow.telemetry.client import HubError
 from hedgerow.telemetry.spool import SpoolError
@@ -137,6 +137,10 @@ def sense(iface: str, policy_path: Path | None, dry_run: bool, metrics_port: int
     from hedgerow.sense.sensor import Sensor
 
     try:
+        link = open_hub_link(hub_url, hub_credential, hub_spool)
+    except (HubError, SpoolError) as exc:
+        _fail(str(exc))
+    try:
         analyzer = StreamAnalyzer.from_rules(rule_dirs, networks, intel_files, early_every)
     except ValueError as exc:  # RuleError, IntelError: one line naming file and line
         _fail(str(exc))
@@ -152,11 +156,7 @@ def sense(iface: str, policy_path: Path | None, dry_run: bool, metrics_port: int
     stats = SenseStats(enforcing=enforcer is not None)
     store = DecisionStore(store_path or default_store_path())
     engine = DecisionEngine(policy, store, guard, enforcer)
-    try:
-        hub = open_gateway_hub(hub_url, hub_credential, hub_spool, engine)
-    except (HubError, SpoolError) as exc:
-        capture.close()
-        _fail(str(exc))
+    hub = GatewayHub(link, engine) if link is not None else None
 
     def on_alert(alert: Alert, outcomes: list[Outcome]) -> None:
         _print_alert(alert, outcomes)
@@ -167,6 +167,7 @@ def sense(iface: str, policy_path: Path | None, dry_run: bool, metrics_port: int
         _print_stats(snap, rate)
         if hub is not None:
             _print_outcomes(hub.tick())
+
     server = None
     if metrics_port:
         try:

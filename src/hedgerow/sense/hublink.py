@@ -7,7 +7,7 @@ engine like the policy's own (management addresses refused, logged, dry-run resp
 
 Example:
     >>> from hedgerow.respond.decisions import DecisionEngine          # doctest: +SKIP
-    >>> gateway = GatewayHub(HubLink.open(None, "hub.json", "spool.db"), engine,
+    >>> gateway = GatewayHub(open_hub_link(None, "hub.json", "spool.db"), engine,
     ...                      block_duration_s=3600)                    # doctest: +SKIP
     >>> gateway.on_alert(alert, outcomes); gateway.tick()             # doctest: +SKIP
 """
@@ -56,8 +56,8 @@ class GatewayHub:
         return outcomes
 
 
-def open_gateway_hub(url: str | None, credential: str | None, spool: str | None,
-                     engine: DecisionEngine) -> GatewayHub | None:
+def open_hub_link(url: str | None, credential: str | None,
+                  spool: str | None) -> HubLink | None:
     """The gateway's hub link from its options, or None without ``--hub-credential``.
 
     Raises :class:`~hedgerow.telemetry.client.HubError` or
@@ -68,4 +68,4 @@ def open_gateway_hub(url: str | None, credential: str | None, spool: str | None,
             raise HubError("--hub needs --hub-credential FILE "
                            "(written by `hedgerow hub enrol --save`)")
         return None
-    return GatewayHub(HubLink.open(url, credential, spool or default_spool_path()), engine)
+    return HubLink.open(url, credential, spool or default_spool_path())
