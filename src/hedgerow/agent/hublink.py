@@ -67,8 +67,9 @@ def attach(agent: Agent, url: str | None = None, credentials: str | None = None)
     hub = agent.config.hub
     cred = credentials or hub.credentials
     if not cred:
-        if url:
-            raise HubError("--hub needs --hub-credential FILE (from `hedgerow hub enrol --save`)")
+        if url or hub.url:
+            raise HubError("a hub URL needs credentials: --hub-credential FILE or "
+                           "[hub] credentials (from `hedgerow hub enrol --save`)")
         return None
     link = HubLink(_client(url or hub.url or None, cred), agent.spool,
                    drain_every_s=hub.drain_interval_s,
