@@ -301,7 +301,8 @@ def extract(
             row[q + 2] = math.sqrt(_var(w, st[o + 1], st[o + 2]))
             row[q + 3] = st[o + 4]
             row[q + 4] = st[o + 5]
-            row[q + 5] = st[o + 1] / (st[o + 1] + st[o + 3])
+            both = st[o + 1] + st[o + 3]
+            row[q + 5] = st[o + 1] / both if both > 0.0 else 0.0
             row[q + 6] = st[o + 6] / w
             row[q + 7] = st[o + 7] / w
             row[q + 8] = st[o + 8] / w
