@@ -27,7 +27,9 @@ test: lint
 	$(BIN)/pytest
 
 bench: setup
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/bench_capture.py --repeat 3
+	$(BIN)/python benchmarks/bench_flows.py --repeat 3
+	$(BIN)/python benchmarks/bench_scan.py --repeat 3
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
