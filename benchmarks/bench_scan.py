@@ -10,8 +10,8 @@ process: interpreter start, imports, numba cache load, output writing):
 - ``nfstream``: ``NFStreamer(source=BIG, n_meters=1)`` iterated (flow extraction, one meter).
 
 It prints packets/s of wall and of CPU time (user + system, the fair figure on a shared
-machine), peak memory, scan throughput as a fraction of flow extraction (target >= 70%), and
-scan against nfstream.
+machine; median of ``--repeat`` runs, since the machine is shared and noisy), peak memory,
+scan throughput as a fraction of flow extraction (target >= 70%), and scan against nfstream.
 
 Usage:
     .venv/bin/python benchmarks/bench_scan.py [--packets 1000000] [--repeat 3] [--skip nfstream]
@@ -22,12 +22,24 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import sys
 
-from bench_flows import NFSTREAM, PYTHON, Run, best_of, count_packets
+from bench_flows import NFSTREAM, PYTHON, Run, count_packets, measure
 from build_capture import BENCH_DIR, build_capture
 
 TARGET = 0.70
+
+
+def median_of(name: str, argv: list[str], repeat: int) -> Run:
+    """Median wall and CPU seconds over ``repeat`` runs; the highest peak memory."""
+    runs = [measure(name, argv) for _ in range(repeat)]
+    return Run(
+        name,
+        statistics.median(r.wall_s for r in runs),
+        statistics.median(r.cpu_s for r in runs),
+        max(r.peak_mb for r in runs),
+    )
 
 
 def main() -> None:
@@ -51,11 +63,11 @@ def main() -> None:
     for name, argv in tools.items():
         if name in args.skip:
             continue
-        runs[name] = best_of(name, argv, args.repeat)
+        runs[name] = median_of(name, argv, args.repeat)
         r = runs[name]
         print(f"measured {name}: {r.wall_s:.2f} s wall, {r.cpu_s:.2f} s CPU", file=sys.stderr)
 
-    print(f"\n{capture.name}: {packets:,} packets (best of {args.repeat} runs, whole process)")
+    print(f"\n{capture.name}: {packets:,} packets (median of {args.repeat} runs, whole process)")
     print(f"{'tool':<10}{'pkts/s wall':>14}{'pkts/s CPU':>14}{'peak MB':>10}")
     for name, r in runs.items():
         print(f"{name:<10}{packets / r.wall_s:>14,.0f}{packets / r.cpu_s:>14,.0f}"
