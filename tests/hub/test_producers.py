@@ -76,7 +76,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
     url_db = f"sqlite:///{tmp_path}/hub.db"
     upgrade(url_db)
     app = create_app(HubSettings(database_url=url_db, min_reporters=2, min_tenants=2,
-                                 consensus_interval_s=0))
+                                 consensus_interval_s=0,
+                                 signing_key_path=str(tmp_path / "signing.pem")))
     tokens, ids = {}, {}
     with app.state.hub.sessions() as session:
         for name in ("home-a", "home-b"):
