@@ -522,10 +522,11 @@ class InventoryBuilder:
                     None)
         if name is None and names.get("name"):
             name = names["name"][0]
-        ips = tuple(ip for ip, _ in sorted(obs.ips.items(), key=lambda kv: kv[1][0]))
+        history = sorted(obs.ips.items(), key=lambda kv: (kv[1][0], kv[0]))
+        ips = tuple(ip for ip, _ in history)
         peers = tuple(
             f"{self._names[p]} ({p})" if p in self._names else p
-            for p, _ in obs.peers.most_common(_PEER_LIMIT) if p not in obs.ips
+            for p, _ in _top(obs.peers, _PEER_LIMIT) if p not in obs.ips
         )
         mac_info = self.oui.lookup(obs.mac) if obs.mac else None
         evidence: dict[str, Any] = {
@@ -535,8 +536,8 @@ class InventoryBuilder:
             "kind_scores": kind.scores,
             "oui": mac_info.organization if mac_info else None,
             "randomized_mac": bool(mac_info and mac_info.randomized),
-            "ip_history": [{"ip": ip, "first": s[0], "last": s[1]} for ip, s in obs.ips.items()],
-            "dns": [n for n, _ in obs.dns_names.most_common(20)],
+            "ip_history": [{"ip": ip, "first": s[0], "last": s[1]} for ip, s in history],
+            "dns": [n for n, _ in _top(obs.dns_names, 20)],
             **{k: v[:10] for k, v in obs.values.items()
                if k in ("dhcp_vendor_class", "dhcp_fingerprint", "mdns_service", "ssdp_server",
                         "user_agent", "upnp_type", "hostname")},
@@ -549,6 +550,11 @@ class InventoryBuilder:
             first_seen=first, last_seen=last, services=tuple(sorted(obs.services)),
             peers=peers, evidence=evidence,
         )
+
+
+def _top(counts: Counter[str], limit: int) -> list[tuple[str, int]]:
+    """The ``limit`` most common entries, ties broken by name (so reports are reproducible)."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
 
 
 def _looks_like_ip(text: str) -> bool:
