@@ -148,8 +148,14 @@ class _Rows:
 
 
 def _top_per_device(frame: pl.DataFrame, keep: int) -> pl.DataFrame:
-    """The ``keep`` rows with the highest ``len`` per source device (bounds Python work)."""
-    return (frame.sort("len", descending=True)
+    """The ``keep`` rows with the highest ``len`` per source device (bounds Python work).
+
+    Ties are broken by the other plain columns, so the choice does not depend on the order a
+    group-by happened to produce.
+    """
+    ties = [c for c, t in frame.schema.items()
+            if c != "len" and (t.is_numeric() or t == pl.Boolean)]
+    return (frame.sort(["len", *ties], descending=[True] + [False] * len(ties))
             .group_by("mac", "src_hi", "src_lo", maintain_order=True).head(keep))
 
 
