@@ -1,11 +1,14 @@
 """``hedgerow eval``: score detection against ground truth and print precision/recall.
 
 TRUTH is a ground-truth JSON file (``docs/ground-truth.md``), a folder of them, or a labelled
-conn.log (IoT-23/Stratosphere ``label`` column) scored per flow.
+conn.log (IoT-23/Stratosphere ``label`` column) scored per flow. With ``--baseline F`` (or
+``--learn-benign DIR``, which learns one first, seeded) the anomaly detector is scored against the
+same truth too (:mod:`hedgerow.evaluate.anomaly`) and printed in a second table.
 
 Example:
     $ hedgerow eval data/ground_truth/ --corpus ../shared/corpus
     $ hedgerow eval conn.log.labeled --home-net 147.32.81.167/32
+    $ hedgerow eval data/ground_truth/slips.json --learn-benign ../shared/corpus/iot-sentinel
 
 Exit status: 0 done; 1 with ``--strict`` when a listed attack was missed (right kind and
 direction) or a benign capture raised an alert; 2 bad input.
@@ -16,6 +19,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -25,6 +29,10 @@ from hedgerow.evaluate.runner import evaluate
 from hedgerow.evaluate.summary import SourceSummary, summarize
 from hedgerow.evaluate.truth import CaptureTruth, GroundTruth, TruthError, load_ground_truth
 from hedgerow.flows.source import iter_flows
+
+if TYPE_CHECKING:  # the models (numba, scipy) load only when the anomaly detector is scored
+    from hedgerow.anomaly.baseline import Baseline
+    from hedgerow.evaluate.anomaly import AnomalySummary
 
 
 def _truths(paths: tuple[Path, ...], home_nets: tuple[str, ...]) -> list[tuple[GroundTruth, Path]]:
@@ -82,6 +90,60 @@ def _table(summaries: list[SourceSummary]) -> Table:
     return table
 
 
+def _auc(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def _anomaly_table(summaries: list[AnomalySummary], title: str) -> Table:
+    table = Table(title=title)
+    for col in (
+        "source",
+        "captures",
+        "attacks found",
+        "right dir.",
+        "alerts",
+        "false",
+        "alert prec.",
+        "benign w/ alerts",
+        "attack pkts",
+        "packet AUC",
+    ):
+        table.add_column(col)
+    for s in summaries:
+        table.add_row(
+            s.source,
+            f"{s.captures - s.not_scorable}"
+            + (f" (+{s.not_scorable} n/s)" if s.not_scorable else ""),
+            f"{s.detected}/{s.attacks}",
+            f"{s.right_direction}/{s.attacks}",
+            str(s.alerts),
+            str(s.false_alerts),
+            _pct(s.alert_precision),
+            f"{s.benign_with_alerts}/{s.benign_captures}",
+            f"{s.attack_packets}/{s.packets}",
+            _auc(s.auc),
+        )
+    return table
+
+
+def _baseline(path: Path | None, benign: tuple[Path, ...], seed: int) -> Baseline | None:
+    """The baseline to score: loaded from ``path`` or learned from ``benign`` captures."""
+    if path is not None and benign:
+        raise ValueError("give --baseline or --learn-benign, not both")
+    if path is not None:
+        from hedgerow.anomaly.baseline import load_baseline
+
+        return load_baseline(path)
+    if not benign:
+        return None
+    from hedgerow.anomaly.learn import LearnConfig, iter_paths, learn_baseline
+
+    captures = iter_paths(benign)
+    if not captures:
+        raise ValueError(f"{benign[0]}: no packet captures to learn from")
+    return learn_baseline(captures, LearnConfig(seed=seed))
+
+
 @click.command("eval")
 @click.argument("truth", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
 @click.option(
@@ -106,6 +168,20 @@ def _table(summaries: list[SourceSummary]) -> Table:
     type=click.Path(path_type=Path),
     help="Also write the figures as JSON here.",
 )
+@click.option(
+    "--baseline",
+    "baseline_path",
+    type=click.Path(path_type=Path),
+    help="Also score the anomaly detector with this baseline file.",
+)
+@click.option(
+    "--learn-benign",
+    "benign",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True),
+    help="Learn a baseline from these benign captures (or folders) and score the anomaly detector.",
+)
+@click.option("--seed", default=0, show_default=True, help="Seed for --learn-benign.")
 @click.option("--strict", is_flag=True, help="Exit 1 on a missed attack or a benign alert.")
 def eval_cmd(
     truth: tuple[Path, ...],
@@ -114,12 +190,19 @@ def eval_cmd(
     rule_dirs: tuple[Path, ...],
     intel_files: tuple[Path, ...],
     json_out: Path | None,
+    baseline_path: Path | None,
+    benign: tuple[Path, ...],
+    seed: int,
     strict: bool,
 ) -> None:
-    """Score alerts against ground truth: per attack (host) and per flow precision/recall."""
+    """Score alerts against ground truth: per attack (host) and per flow precision/recall.
+
+    With a baseline, the anomaly detector too: attacks found by an anomaly alert and packet AUC.
+    """
     console = Console(width=max(Console().width, 140))
     try:
         truths = _truths(truth, home_nets)
+        baseline = _baseline(baseline_path, benign, seed)
     except (TruthError, ValueError) as exc:
         Console(stderr=True).print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
@@ -136,7 +219,33 @@ def eval_cmd(
             console.print(
                 f"[yellow]missed[/yellow] {s.source}: {line}", highlight=False, soft_wrap=True
             )
+    rows = [s.to_dict() for s in summaries]
+    if baseline is not None:
+        from hedgerow.evaluate.anomaly import evaluate_anomaly, summarize_anomaly
+
+        anomalies = []
+        for (gt, root), row in zip(truths, rows, strict=True):
+            base = root if root != Path() else corpus
+            found = summarize_anomaly(gt.source, evaluate_anomaly(gt, base, baseline))
+            anomalies.append(found)
+            row["anomaly"] = found.to_dict()
+        where = baseline_path or f"learned from {len(baseline.training['captures'])} captures"
+        console.print()
+        console.print(
+            _anomaly_table(anomalies, f"Anomaly detector (baseline {where}) vs ground truth")
+        )
+        for a in anomalies:
+            for path, value in a.capture_auc.items():
+                console.print(
+                    f"AUC {a.source}: {path} {value:.3f}", highlight=False, soft_wrap=True
+                )
+            for line in a.missed:
+                console.print(
+                    f"[yellow]anomaly missed[/yellow] {a.source}: {line}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
     if json_out is not None:
-        json_out.write_text(json.dumps([s.to_dict() for s in summaries], indent=2) + "\n")
+        json_out.write_text(json.dumps(rows, indent=2) + "\n")
     bad = any(s.missed or s.benign_with_alerts for s in summaries)
     sys.exit(1 if strict and bad else 0)
