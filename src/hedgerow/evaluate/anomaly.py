@@ -89,7 +89,10 @@ class AnomalyCaptureScore:
 
 def _address(host: str) -> tuple[int, int]:
     """(hi, lo) of an address as :class:`PacketBatch` stores it (IPv4 as IPv4-mapped IPv6)."""
-    addr = ipaddress.ip_address(host)
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"attacker/victim {host!r} is neither an address nor '*'") from None
     value = int(ipaddress.IPv6Address(f"::ffff:{addr}") if addr.version == 4 else addr)
     return value >> 64, value & 0xFFFF_FFFF_FFFF_FFFF
 
