@@ -88,6 +88,9 @@ def _enforcer(table: str, management: list[str], rate: int, burst: int,
               help="Local network CIDR (repeatable; default RFC 1918).")
 @click.option("--management", multiple=True,
               help="Host/CIDR never blocked or quarantined (repeatable; adds to the policy's).")
+@click.option("--device-kind", "device_kinds", multiple=True, metavar="IP=KIND",
+              help="Kind of a device the household names itself (camera, plug...; repeatable); "
+                   "other devices are classified from their traffic.")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(path_type=Path),
               help="Extra rule folder (repeatable).")
 @click.option("--intel", "intel_files", multiple=True, type=click.Path(path_type=Path),
@@ -114,12 +117,15 @@ def _enforcer(table: str, management: list[str], rate: int, burst: int,
               help="Spool for hub telemetry (default $HEDGEROW_STATE_DIR/hub-spool.db).")
 def sense(iface: str, policy_path: Path | None, dry_run: bool, metrics_port: int,
           metrics_host: str, alerts_path: Path | None, store_path: Path | None,
-          home_net: tuple[str, ...], management: tuple[str, ...], rule_dirs: tuple[Path, ...],
+          home_net: tuple[str, ...], management: tuple[str, ...],
+          device_kinds: tuple[str, ...], rule_dirs: tuple[Path, ...],
           intel_files: tuple[Path, ...], table: str, duration: float | None, batch_size: int,
           max_wait_ms: int, ring_mb: int, queue_batches: int, early_every: float,
           stats_every: float, hub_url: str | None, hub_credential: str | None,
           hub_spool: str | None) -> None:
     """Watch IFACE live: detect attacks, block attackers, quarantine infected devices."""
+    from hedgerow.sense.devices import DeviceKinds, parse_overrides
+
     try:
         policy = load_policy(policy_path)
     except PolicyError as exc:
@@ -127,6 +133,7 @@ def sense(iface: str, policy_path: Path | None, dry_run: bool, metrics_port: int
     try:
         networks = LocalNetworks.parse(home_net) if home_net else LocalNetworks.default()
         guard = Guard.from_entries([*policy.management, *management])
+        overrides = parse_overrides(device_kinds)
     except ValueError as exc:
         _fail(str(exc))
     from hedgerow.sense.alertlog import AlertLog
@@ -141,7 +148,9 @@ def sense(iface: str, policy_path: Path | None, dry_run: bool, metrics_port: int
     except (HubError, SpoolError) as exc:
         _fail(str(exc))
     try:
-        analyzer = StreamAnalyzer.from_rules(rule_dirs, networks, intel_files, early_every)
+        devices = DeviceKinds(networks, overrides)
+        analyzer = StreamAnalyzer.from_rules(rule_dirs, networks, intel_files, early_every,
+                                             devices=devices)
     except ValueError as exc:  # RuleError, IntelError: one line naming file and line
         _fail(str(exc))
     try:
@@ -155,7 +164,7 @@ def sense(iface: str, policy_path: Path | None, dry_run: bool, metrics_port: int
     click.echo(f"hedgerow sense: {why}", err=True)
     stats = SenseStats(enforcing=enforcer is not None)
     store = DecisionStore(store_path or default_store_path())
-    engine = DecisionEngine(policy, store, guard, enforcer)
+    engine = DecisionEngine(policy, store, guard, enforcer, device_kind=devices.kind_of)
     hub = GatewayHub(link, engine) if link is not None else None
 
     def on_alert(alert: Alert, outcomes: list[Outcome]) -> None:

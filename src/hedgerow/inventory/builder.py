@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -505,6 +506,24 @@ class InventoryBuilder:
         kept = {d.key for d in devices}
         return Inventory(devices, {k: o for k, o in self._obs.items() if k in kept}, self.stats,
                          dict(self._names))
+
+    def device_of_ip(self, ip: str) -> Device | None:
+        """The device using ``ip`` now, classified from what was seen so far (``None`` if
+        unseen). Nothing is folded or finished, so batches can still be added afterwards; of
+        several MACs seen with ``ip`` the one that used it last is taken.
+
+        >>> InventoryBuilder().device_of_ip("10.0.0.7") is None
+        True
+        """
+        macs = [m for m in self._ip_macs.get(ip, ()) if ip in self._obs[m].ips]
+        loose = self._obs.get(ip)
+        if not macs:
+            return self._device(loose) if loose is not None else None
+        obs = self._obs[max(macs, key=lambda m: (self._obs[m].ips[ip][1], m))]
+        if loose is not None and len(macs) == 1:
+            obs = copy.deepcopy(obs)
+            obs.merge(loose)
+        return self._device(obs)
 
     def evidence_of(self, obs: DeviceObservation) -> dict[str, list[str]]:
         """The classifier's evidence mapping for one observation."""

@@ -38,6 +38,7 @@ from hedgerow.flows.live import LiveFlowMeter
 from hedgerow.flows.meter import MeterConfig
 from hedgerow.flows.schema import FlowBatch
 from hedgerow.model import Alert, LocalNetworks
+from hedgerow.sense.devices import DeviceKinds
 
 _NS = 1_000_000_000
 _FORGET_S = 3600.0
@@ -57,14 +58,16 @@ class StreamAnalyzer:
     engine's cost is mostly per call. Early checks run every ``early_every_s`` at most and, while
     they are cheap, take no more than about a fifth of the sensor's CPU (a check that used 0.4
     CPU-seconds waits 1.6 s for the next; CPU, not wall time, so other programs' load does not
-    slow the checks), but never wait more than ``early_max_gap_s``.
+    slow the checks), but never wait more than ``early_max_gap_s``. With ``devices`` every
+    batch also feeds the running inventory the decision engine asks for device kinds.
     """
 
     def __init__(self, engine: DetectionEngine, meter_config: MeterConfig | None = None,
                  early_every_s: float = 1.0, detect_every_s: float = 1.0,
                  max_pending: int = 200_000, settle_s: float = 0.5,
-                 early_max_gap_s: float = 2.0) -> None:
+                 early_max_gap_s: float = 2.0, devices: DeviceKinds | None = None) -> None:
         self.engine = engine
+        self.devices = devices
         self.meter = LiveFlowMeter(meter_config)
         self.early_every_s = early_every_s
         self.early_max_gap_s = early_max_gap_s
@@ -84,11 +87,13 @@ class StreamAnalyzer:
     @classmethod
     def from_rules(cls, extra_rule_dirs: Iterable[Path] = (),
                    networks: LocalNetworks | None = None, intel_files: Iterable[Path] = (),
-                   early_every_s: float = 1.0, detect_every_s: float = 1.0) -> StreamAnalyzer:
+                   early_every_s: float = 1.0, detect_every_s: float = 1.0,
+                   devices: DeviceKinds | None = None) -> StreamAnalyzer:
         """The shipped rules and indicators plus the user's, as ``hedgerow scan`` loads them."""
         engine = DetectionEngine.from_rule_dirs(extra_rule_dirs, networks=networks,
                                                 intel_files=intel_files)
-        return cls(engine, early_every_s=early_every_s, detect_every_s=detect_every_s)
+        return cls(engine, early_every_s=early_every_s, detect_every_s=detect_every_s,
+                   devices=devices)
 
     @property
     def detectors(self) -> int:
@@ -98,6 +103,8 @@ class StreamAnalyzer:
         """Meter one batch; return the alerts concluded when detection ran."""
         if len(batch):
             self._last_ns = max(self._last_ns, int(batch.ts_ns.max()))
+        if self.devices is not None:
+            self.devices.observe(batch)
         self._hold(self.meter.add(batch))
         due = self._last_ns - self._last_detect_ns >= self.detect_every_s * _NS
         return self._detect() if due or self._pending_rows >= self.max_pending else []
