@@ -57,6 +57,8 @@ import dpkt
 import numpy as np
 import numpy.typing as npt
 
+from hedgerow.evaluate import anomaly as evaluate_anomaly
+
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / ".bench" / "anomaly"
 CORPUS = Path(os.environ.get("HEDGEROW_CORPUS", REPO.parent / "shared" / "corpus"))
@@ -233,15 +235,7 @@ def build_input(sc: Scenario) -> tuple[Path, npt.NDArray[np.bool_], int, str]:
 # --------------------------------------------------------------------------- metrics
 
 
-def auc(labels: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64]) -> float:
-    """Area under the ROC curve (Mann-Whitney, ties counted half)."""
-    from scipy.stats import rankdata
-
-    ok = np.isfinite(scores)
-    y, s = labels[ok], scores[ok]
-    pos, neg = int(y.sum()), int((~y).sum())
-    ranks = rankdata(s)
-    return float((ranks[y].sum() - pos * (pos + 1) / 2) / (pos * neg))
+auc = evaluate_anomaly.auc
 
 
 # --------------------------------------------------------------------------- Hedgerow
