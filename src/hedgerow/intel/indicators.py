@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 from dataclasses import dataclass, field
 
@@ -67,11 +68,9 @@ class IndicatorSet:
             bucket = self._nets.setdefault((net.version, net.prefixlen), {})
             bucket[int(net.network_address)] = ind
             return
-        try:
+        with contextlib.suppress(ValueError):
             self._ips[str(ipaddress.ip_address(text))] = ind
             return
-        except ValueError:
-            pass
         if _is_domain(text):
             self._domains[text] = ind
             return

@@ -26,7 +26,7 @@ from typing import Any
 from hedgerow import __version__
 
 _SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
-_TODO_LIMIT = 6
+_FIRST_STEPS_LIMIT = 6
 
 
 def _e(value: object) -> str:
@@ -146,7 +146,7 @@ def _todo(doc: dict[str, Any], index: dict[str, dict[str, Any]]) -> str:
             "devices updated and their passwords unique.</p></section>"
         )
     items.sort(key=lambda i: -i[0])
-    lis = "".join(f"<li>{text}</li>" for _, text in items[:_TODO_LIMIT])
+    lis = "".join(f"<li>{text}</li>" for _, text in items[:_FIRST_STEPS_LIMIT])
     return f'<h2>What to do first</h2><section class="card"><ol class="todo">{lis}</ol></section>'
 
 
