@@ -55,6 +55,8 @@ def main() -> None:
     for ip in ips:
         kinds.kind_of(ip)
     lookup = (time.process_time() - started) / max(len(ips), 1)
+    print("runs (CPU-s) without: " + ", ".join(f"{x:.2f}" for x in plain) +
+          "; with: " + ", ".join(f"{x:.2f}" for x in with_kinds))
     p, w, s = (statistics.median(x) for x in (plain, with_kinds, share))
     print(f"capture: {path} ({packets:,} packets, {len(batches)} batches), median of "
           f"{args.repeat}")
