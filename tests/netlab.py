@@ -10,10 +10,13 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 from types import TracebackType
 
 
@@ -27,6 +30,8 @@ class Lab:
         self.attacker_ip = f"10.77.{octet}.2"
         self._veth = (f"hr-ag-d{tag}", f"hr-ag-a{tag}")
         self._procs: list[subprocess.Popen[bytes]] = []
+        # Tools such as hydra leave files in their working directory: give them a private one.
+        self.workdir = Path(tempfile.mkdtemp(prefix="hr-ag-lab-"))
 
     def __enter__(self) -> Lab:
         try:
@@ -69,11 +74,12 @@ class Lab:
     def run(self, ns: str, argv: list[str], timeout: float = 30.0,
             check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["ip", "netns", "exec", ns, *argv], capture_output=True,
-                              text=True, timeout=timeout, check=check)
+                              text=True, timeout=timeout, check=check, cwd=self.workdir)
 
     def spawn(self, ns: str, argv: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
         proc: subprocess.Popen[bytes] = subprocess.Popen(
-            ["ip", "netns", "exec", ns, *argv], start_new_session=True, **kwargs)  # type: ignore[call-overload]
+            ["ip", "netns", "exec", ns, *argv], start_new_session=True,
+            **{"cwd": self.workdir, **kwargs})  # type: ignore[call-overload]
         self._procs.append(proc)
         return proc
 
@@ -108,6 +114,7 @@ class Lab:
                 with contextlib.suppress(ProcessLookupError, ValueError):
                     os.kill(int(pid), signal.SIGKILL)
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def _ip(*args: str) -> None:

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,6 +26,8 @@ class NetLab:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.etc_dirs: list[Path] = []
         self._links = 0
+        # Tools such as hydra leave files in their working directory: give them a private one.
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
 
     def ns(self, name: str) -> str:
         return f"{self.prefix}-{name}"
@@ -59,13 +62,13 @@ class NetLab:
             check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run a command to completion inside namespace ``name``."""
         return subprocess.run(["ip", "netns", "exec", self.ns(name), *argv], capture_output=True,
-                              text=True, timeout=timeout, check=check)
+                              text=True, timeout=timeout, check=check, cwd=self.workdir)
 
     def start(self, name: str, *argv: str, stdout: int | None = subprocess.DEVNULL,
               env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         """Start a background process inside namespace ``name`` (stopped by :meth:`close`)."""
         proc = subprocess.Popen(["ip", "netns", "exec", self.ns(name), *argv], stdout=stdout,
-                                stderr=subprocess.STDOUT, env=env)
+                                stderr=subprocess.STDOUT, env=env, cwd=self.workdir)
         self.procs.append(proc)
         return proc
 
@@ -91,7 +94,7 @@ class NetLab:
                 except (ProcessLookupError, ValueError):
                     continue
             subprocess.run(["ip", "netns", "del", full], capture_output=True, check=False)
-        for folder in self.etc_dirs:
+        for folder in [*self.etc_dirs, self.workdir]:
             shutil.rmtree(folder, ignore_errors=True)
         if Path("/etc/netns").is_dir() and not any(Path("/etc/netns").iterdir()):
             Path("/etc/netns").rmdir()
