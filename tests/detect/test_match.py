@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import polars as pl
 import pytest
 from pydantic import ValidationError
 
-from hedgerow.detect.match import Condition, compile_filter
+from hedgerow.detect.match import Condition, compile_filter, content_filter, required_content
+from hedgerow.detect.ruleload import builtin_rules_dir, load_rules
+from hedgerow.detect.ruleschema import ThresholdRule
+from hedgerow.flows.schema import FLOW_SCHEMA
+from hedgerow.flows.source import iter_flows
 
 FRAME = pl.DataFrame(
     {
@@ -19,7 +25,7 @@ FRAME = pl.DataFrame(
 BINARY = frozenset({"orig_payload"})
 
 
-def rows(*conds: dict[str, object]) -> list[int]:
+def rows(*conds: Mapping[str, object]) -> list[int]:
     parsed = [Condition.model_validate(c) for c in conds]
     mask = FRAME.select(compile_filter(parsed, BINARY).alias("m"))["m"]
     return [i for i, hit in enumerate(mask.to_list()) if hit]
@@ -67,3 +73,49 @@ def test_groups_and_conjunction() -> None:
 def test_malformed_conditions_are_rejected(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         Condition.model_validate(bad)
+
+
+def test_required_content_follows_the_logic() -> None:
+    def required(*conds: Mapping[str, object]) -> set[str]:
+        return required_content([Condition.model_validate(c) for c in conds])
+
+    payload = {"field": "orig_payload", "contains_any": ["NICK "]}
+    assert required({"field": "id.resp_p", "eq": 23}, payload) == {"orig_payload"}
+    assert required({"any": [payload, {"field": "orig_payload", "startswith_any": ["GET"]}]}) == {
+        "orig_payload"
+    }
+    assert required({"any": [payload, {"field": "id.resp_p", "eq": 23}]}) == set()
+    assert required({"none": [payload]}) == set()
+    assert required({"field": "orig_payload", "contains_any": ["", "x"]}) == set()
+    assert required({"all": [payload, {"field": "conn_state", "startswith_any": ["S"]}]}) == {
+        "orig_payload",
+        "conn_state",
+    }
+
+
+def test_content_prefilter_keeps_every_match_of_the_builtin_rules() -> None:
+    """Dropping rows without the required content first selects exactly the same flows."""
+    cases = [
+        "mining/cases/ndpi-stratum",  # nDPI's stratum capture
+        "bruteforce/cases/zeek-sshguess",  # Zeek's SSH guessing trace
+        "bruteforce/cases/zeek-ftp",
+        "exploit/cases/loopback-iot-exploits",
+        "c2/cases/loopback-irc",
+    ]
+    paths = sorted(p for c in cases for p in (builtin_rules_dir() / c).glob("*.pcap*"))
+    flows = pl.concat([b for p in paths for b in iter_flows([p])])
+    binary = frozenset(c for c, t in FLOW_SCHEMA.items() if t == pl.Binary())
+    checked = 0
+    for rule in load_rules([builtin_rules_dir()]):
+        if not isinstance(rule, ThresholdRule):
+            continue
+        needed = required_content(rule.filter)
+        if not needed:
+            continue
+        whole = flows.filter(compile_filter(rule.filter, binary))
+        narrowed = flows.filter(content_filter(needed, binary)).filter(
+            compile_filter(rule.filter, binary)
+        )
+        assert narrowed.equals(whole), rule.id
+        checked += whole.height
+    assert checked > 0

@@ -1,6 +1,6 @@
 """Vectorised "is this address local?" for whole columns of addresses.
 
-IPv4 addresses are parsed into integers by polars and tested against each IPv4 network with
+Distinct IPv4 addresses are parsed into integers by polars and tested against each IPv4 network with
 one mask-and-compare; the (few) IPv6 addresses fall back to :meth:`LocalNetworks.is_local`.
 
 Example:
@@ -22,8 +22,20 @@ from hedgerow.model import LocalNetworks
 
 
 def local_mask(addresses: pl.Series, networks: LocalNetworks) -> pl.Series:
-    """Boolean Series: which addresses fall inside the local networks (nulls are not local)."""
-    frame = pl.DataFrame({"a": addresses.cast(pl.String)})
+    """Boolean Series: which addresses fall inside the local networks (nulls are not local).
+
+    Each distinct address is parsed once (a batch repeats its hosts many times over), then the
+    column is matched against the local ones.
+    """
+    text = addresses.cast(pl.String)
+    distinct = text.unique()
+    local = distinct.filter(_distinct_mask(distinct, networks))
+    return text.is_in(local.implode()).fill_null(False).alias(addresses.name)
+
+
+def _distinct_mask(addresses: pl.Series, networks: LocalNetworks) -> pl.Series:
+    """``local_mask`` of a String column, address by address."""
+    frame = pl.DataFrame({"a": addresses})
     octets = pl.col("a").str.split_exact(".", 3)
     parsed = frame.with_columns(
         pl.col("a")
@@ -51,7 +63,7 @@ def local_mask(addresses: pl.Series, networks: LocalNetworks) -> pl.Series:
         v6 = result.filter(pl.col("v6"))["a"].unique().to_list()
         v6_local = [a for a in v6 if networks.is_local(a)]
         result = result.with_columns(pl.col("local") | (pl.col("v6") & pl.col("a").is_in(v6_local)))
-    return result["local"].alias(addresses.name)
+    return result["local"]
 
 
 ORIG_LOCAL = "_orig_local"

@@ -89,6 +89,47 @@ def compile_filter(
     return expr.fill_null(False)
 
 
+def required_content(conditions: list[Condition]) -> set[str]:
+    """Columns that must hold a non-empty value for the AND of the conditions to match.
+
+    A ``contains_any``/``startswith_any`` of non-empty literals never matches an empty or null
+    value, so rows without that content can be dropped before the whole filter is evaluated.
+
+    Example:
+        >>> conds = [Condition.model_validate(c) for c in ({"field": "proto", "eq": "tcp"},
+        ...     {"field": "orig_payload", "contains_any": ["GET "]})]
+        >>> sorted(required_content(conds))
+        ['orig_payload']
+    """
+    out: set[str] = set()
+    for cond in conditions:
+        out |= _required(cond)
+    return out
+
+
+def content_filter(columns: set[str], binary_columns: frozenset[str]) -> pl.Expr:
+    """True where every one of ``columns`` is non-empty (nulls count as false)."""
+    parts = [
+        pl.col(c).bin.size() > 0 if c in binary_columns else pl.col(c).str.len_bytes() > 0
+        for c in sorted(columns)
+    ]
+    return pl.all_horizontal(parts).fill_null(False) if parts else pl.lit(True)
+
+
+def _required(cond: Condition) -> set[str]:
+    if cond.all is not None:
+        return set().union(*(_required(c) for c in cond.all))
+    if cond.any is not None:
+        if not cond.any:
+            return set()
+        sets = [_required(c) for c in cond.any]
+        return sets[0].intersection(*sets[1:])
+    literals = cond.contains_any if cond.contains_any is not None else cond.startswith_any
+    if cond.field is not None and literals and all(literals):
+        return {cond.field}
+    return set()
+
+
 def _compile(cond: Condition, binary: frozenset[str]) -> pl.Expr:
     if cond.any is not None:
         parts = [_compile(c, binary).fill_null(False) for c in cond.any]

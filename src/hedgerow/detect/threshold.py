@@ -27,8 +27,13 @@ import polars as pl
 
 from hedgerow.detect.alerting import make_alert
 from hedgerow.detect.base import DetectContext, Detector, register
-from hedgerow.detect.locality import direction_prefilter, with_locality
-from hedgerow.detect.match import compile_filter
+from hedgerow.detect.locality import (
+    ORIG_LOCAL,
+    RESP_LOCAL,
+    direction_prefilter,
+    with_locality,
+)
+from hedgerow.detect.match import compile_filter, content_filter, required_content
 from hedgerow.detect.ruleschema import ThresholdRule
 from hedgerow.detect.windows import Episode, WindowAggregator
 from hedgerow.flows.schema import FLOW_SCHEMA, FlowBatch
@@ -65,6 +70,10 @@ class ThresholdDetector(Detector):
         self._filter = compile_filter(rule.filter, BINARY_COLUMNS) & direction_prefilter(
             rule.directions, rule.actor, rule.target
         )
+        content = required_content(rule.filter)
+        self._content = content_filter(content, BINARY_COLUMNS) if content else None
+        read = set().union(*(c.columns() for c in rule.filter))
+        self._read = list(dict.fromkeys([*self._needed, *sorted(read), ORIG_LOCAL, RESP_LOCAL]))
         self._agg = WindowAggregator(
             keys=list(rule.groupby),
             distinct=rule.distinct,
@@ -84,10 +93,13 @@ class ThresholdDetector(Detector):
         top = flows["ts"].max()
         if top is not None:
             self._watermark = max(self._watermark, float(top))  # type: ignore[arg-type]
+        flows = with_locality(flows, ctx.networks)
+        if self._content is not None:
+            # payload signatures: only the few flows with that content can match, so the
+            # patterns are searched in those rows alone
+            flows = flows.select(self._read).filter(self._content)
         # filter lazily and keep only the columns the aggregation reads (no payload copies)
-        selected = (
-            with_locality(flows, ctx.networks).lazy().filter(self._filter).select(self._needed)
-        ).collect()
+        selected = flows.lazy().filter(self._filter).select(self._needed).collect()
         episodes = self._agg.update(
             selected,
             watermark=self._watermark,
