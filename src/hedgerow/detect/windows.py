@@ -86,9 +86,9 @@ class WindowAggregator:
 
     State is the batch rows of windows still open (each buffered batch whole, with the range
     of windows it spans, split only at the closing boundary) plus the rows of the last closed
-    window (for the two-window measure). When windows close, one group-by over the
-    keys prunes every key whose flow count (or sum) cannot reach the capacity; the distinct
-    counts and evidence are computed for the few remaining keys only.
+    window (for the two-window measure). When windows close, one count (or sum) per key prunes
+    every key whose flow count (or sum) cannot reach the capacity; the distinct counts and
+    evidence are computed for the few remaining keys only.
     """
 
     def __init__(
@@ -242,6 +242,9 @@ class WindowAggregator:
         need = float(self.min_flows)
         if not self.sum_col:
             need = max(need, self.capacity)
+            if not self._episodes:
+                # the flow count alone decides: a per-key count over the rows, no join back
+                return rows.filter(pl.len().over(self.keys) >= need)
         totals = rows.group_by(self.keys).agg(pl.len().alias("n"), pl.col("_s").sum().alias("s"))
         ok = pl.col("n") >= need
         if self.sum_col:
