@@ -100,3 +100,16 @@ def test_rules_cli_list_and_bad_rule_file(tmp_path: Path) -> None:
     res = runner.invoke(main, ["rules", "list", "--rules", str(tmp_path)])
     assert res.exit_code == 2
     assert "x.yaml:4: rules[0].windw: unknown key" in res.output
+
+
+def test_scan_outputs_are_identical_run_to_run(corpus: Path, tmp_path: Path) -> None:
+    """Same inputs, same bytes: group-by order must never leak into alerts or report.json."""
+    inputs = [str(corpus / "stratosphere"), str(corpus / "slips"),
+              str(corpus / "iot-sentinel/D-LinkDayCam")]
+    outputs = []
+    for run in ("first", "second"):
+        result = CliRunner().invoke(main, ["scan", *inputs, "-o", str(tmp_path / run)])
+        assert result.exit_code == 0, result.output
+        outputs.append([(tmp_path / run / name).read_bytes()
+                        for name in ("alerts.jsonl", "report.json")])
+    assert outputs[0] == outputs[1]

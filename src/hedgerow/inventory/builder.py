@@ -301,7 +301,8 @@ class InventoryBuilder:
                .group_by("mac", "src_hi", "src_lo", "sport")
                .agg(pl.len().alias("len"), pl.col("ts").min().alias("first"),
                     pl.struct("dst_hi", "dst_lo").unique(maintain_order=True)
-                    .head(_EXAMPLES).alias("peers")))
+                    .head(_EXAMPLES).alias("peers"))
+               .sort("mac", "src_hi", "src_lo", "sport"))
         for mac, shi, slo, sport, n, first, peers in udp.iter_rows():
             obs = self._get(self._key(mac, shi, slo))
             for i, peer in enumerate(peers):
@@ -465,8 +466,11 @@ class InventoryBuilder:
         answered = flows.filter(
             ((pl.col("proto") == "tcp") & pl.col("conn_state").is_in(_ESTABLISHED)) |
             ((pl.col("proto") == "udp") & (pl.col("resp_pkts") > 0)))
+        # Group-by output order is arbitrary; sorted, the capped samples kept per device are
+        # the same on every run.
         grouped = (answered.group_by("id.resp_h", "proto", "id.resp_p", "id.orig_h")
-                   .agg(pl.col("ts").min().alias("first"), pl.len().alias("n")))
+                   .agg(pl.col("ts").min().alias("first"), pl.len().alias("n"))
+                   .sort("id.resp_h", "proto", "id.resp_p", "id.orig_h"))
         for resp, proto, port, orig, first, n in grouped.iter_rows():
             if not nets.is_local(resp):
                 continue
@@ -475,14 +479,16 @@ class InventoryBuilder:
                 continue
             self._ip_obs(resp).add_service(f"{proto}/{port}", first, outside, n)
         opened = (flows.filter(pl.col("proto").is_in(("tcp", "udp")))
-                  .group_by("id.orig_h", "proto", "id.resp_p", "id.resp_h").len())
+                  .group_by("id.orig_h", "proto", "id.resp_p", "id.resp_h").len()
+                  .sort("id.orig_h", "proto", "id.resp_p", "id.resp_h"))
         for orig, proto, port, resp, n in opened.iter_rows():
             if nets.is_local(orig) and not _is_group_ip(resp):
                 self._ip_obs(orig).add_connection(f"{proto}/{port}", resp,
                                                   not nets.is_local(resp), n)
         peers = (flows.group_by("id.orig_h", "id.resp_h")
                  .agg(pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last"),
-                      pl.len().alias("n")))
+                      pl.len().alias("n"))
+                 .sort("id.orig_h", "id.resp_h"))
         for orig, resp, first, last, n in peers.iter_rows():
             if nets.is_local(orig) and not _is_group_ip(resp):
                 obs = self._ip_obs(orig)
