@@ -22,9 +22,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from hedgerow.detect.ruleschema import RuleBase
 from hedgerow.model import Alert, AlertKind, Direction, LocalNetworks, Severity
 
 PEER_LIMIT = 20
+
+
+def rule_fields(rule: RuleBase) -> dict[str, Any]:
+    """The alert fields a rule decides: detector id, kind, severity, confidence, MITRE, meaning.
+
+    Detectors pass them on with ``make_alert(**rule_fields(rule), ...)``.
+    """
+    return {
+        "detector": rule.id,
+        "kind": rule.kind,
+        "severity": rule.severity,
+        "confidence": rule.confidence,
+        "mitre": tuple(rule.labels.mitre),
+        "meaning": rule.meaning,
+    }
 
 
 def direction_of(

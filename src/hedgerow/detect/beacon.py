@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from hedgerow.detect.alerting import make_alert
+from hedgerow.detect.alerting import make_alert, rule_fields
 from hedgerow.detect.base import DetectContext, Detector, register
 from hedgerow.detect.locality import direction_prefilter, with_locality
 from hedgerow.detect.match import compile_filter
@@ -116,13 +116,8 @@ class BeaconDetector(Detector):
             ts = row["ts"]
             period = round(float(row["period"]), 1)
             alert = make_alert(
-                detector=rule.id,
+                **rule_fields(rule),
                 version=self.version,
-                kind=rule.kind,
-                severity=rule.severity,
-                confidence=rule.confidence,
-                mitre=tuple(rule.labels.mitre),
-                meaning=rule.meaning,
                 networks=ctx.networks,
                 actors=[row["id.orig_h"]],
                 targets=[row["id.resp_h"]],

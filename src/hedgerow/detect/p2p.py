@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from hedgerow.detect.alerting import make_alert
+from hedgerow.detect.alerting import make_alert, rule_fields
 from hedgerow.detect.base import DetectContext, Detector, register
 from hedgerow.detect.locality import direction_prefilter, with_locality
 from hedgerow.detect.match import compile_filter
@@ -83,13 +83,8 @@ class P2PDetector(Detector):
         for ep in episodes:
             source, size = str(ep.key[0]), int(str(ep.key[1]))
             alert = make_alert(
-                detector=self.rule.id,
+                **rule_fields(self.rule),
                 version=self.version,
-                kind=self.rule.kind,
-                severity=self.rule.severity,
-                confidence=self.rule.confidence,
-                mitre=tuple(self.rule.labels.mitre),
-                meaning=self.rule.meaning,
                 networks=ctx.networks,
                 actors=[source],
                 targets=sorted(ep.distinct),

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from hedgerow.detect.alerting import make_alert
+from hedgerow.detect.alerting import make_alert, rule_fields
 from hedgerow.detect.base import DetectContext, Detector, register
 from hedgerow.detect.locality import (
     ORIG_LOCAL,
@@ -125,13 +125,8 @@ class ThresholdDetector(Detector):
             else:
                 complete = rule.actor in keyed and rule.target in keyed
             alert = make_alert(
-                detector=rule.id,
+                **rule_fields(rule),
                 version=self.version,
-                kind=rule.kind,
-                severity=rule.severity,
-                confidence=rule.confidence,
-                mitre=tuple(rule.labels.mitre),
-                meaning=rule.meaning,
                 networks=ctx.networks,
                 actors=actors,
                 targets=targets,

@@ -35,7 +35,7 @@ CREDENTIAL_KINDS = ("agent", "gateway", "user")
 
 
 class Base(DeclarativeBase):
-    pass
+    """The declarative base of every hub table."""
 
 
 class Tenant(Base):
