@@ -92,6 +92,44 @@ def _var(w: float, s1: float, s2: float) -> float:  # pragma: no cover - compile
     return abs(s2 / w - m * m)
 
 
+@njit(cache=True, inline="always", fastmath=True)
+def _pair_stats(  # pragma: no cover - compiled
+    st: npt.NDArray[np.float64], o: int, oo: int, c: int, res_at: int, f: float, f3: float,
+    v: float, row: npt.NDArray[np.float32], q: int, qs: int,
+) -> None:
+    """One side of a two-sided stream (channel or socket) takes packet size ``v``.
+
+    Updates this side's damped weight/sum/square at ``st[o:o+3]`` (decay ``f``) and the shared
+    residual covariance at ``st[c:c+2]`` (decay ``f3``; residuals at ``o+res_at``/``oo+res_at``),
+    and writes weight, mean, std, magnitude and radius at ``row[q:q+5]`` and the covariance and
+    correlation with the other side at ``row[qs:qs+2]`` (Kitsune's 1D and 2D statistics).
+    """
+    w = st[o] * f + 1.0
+    s1 = st[o + 1] * f + v
+    s2 = st[o + 2] * f + v * v
+    st[o], st[o + 1], st[o + 2] = w, s1, s2
+    mean = s1 / w
+    var = _var(w, s1, s2)
+    wo = st[oo]
+    mean_o = st[oo + 1] / wo if wo > 0.0 else 0.0
+    var_o = _var(wo, st[oo + 1], st[oo + 2])
+    res = v - mean
+    st[oo + res_at] *= f3
+    cf3 = st[c] * f3 + res * st[oo + res_at]
+    w3 = st[c + 1] * f3 + 1.0
+    st[c], st[c + 1] = cf3, w3
+    st[o + res_at] = res
+    cov = cf3 / w3
+    sd = math.sqrt(var * var_o)
+    row[q] = w
+    row[q + 1] = mean
+    row[q + 2] = math.sqrt(var)
+    row[q + 3] = math.sqrt(mean * mean + mean_o * mean_o)
+    row[q + 4] = math.sqrt(var * var + var_o * var_o)
+    row[qs] = _slog(cov)
+    row[qs + 1] = cov / sd if sd > 0.0 else 0.0
+
+
 @njit(cache=True, fastmath=True)
 def extract(
     ts: npt.NDArray[np.float64],
@@ -181,42 +219,17 @@ def extract(
             f = _decay(lam, dt_side) if seen else 0.0
             o = base + (side * L + li) * 7
             oo = base + (other * L + li) * 7
-            w = st[o] * f + 1.0
-            s1 = st[o + 1] * f + v
-            s2 = st[o + 2] * f + v * v
-            st[o], st[o + 1], st[o + 2] = w, s1, s2
             if seen:
                 st[o + 3] = st[o + 3] * f + 1.0
                 st[o + 4] = st[o + 4] * f + jit
                 st[o + 5] = st[o + 5] * f + jit * jit
-            mean = s1 / w
-            var = _var(w, s1, s2)
-            wo = st[oo]
-            mean_o = st[oo + 1] / wo if wo > 0.0 else 0.0
-            var_o = _var(wo, st[oo + 1], st[oo + 2])
-            c = base + 2 * L * 7 + 2 * li
-            f3 = _decay(lam, dt3)
-            res = v - mean
-            st[oo + 6] *= f3
-            cf3 = st[c] * f3 + res * st[oo + 6]
-            w3 = st[c + 1] * f3 + 1.0
-            st[c], st[c + 1] = cf3, w3
-            st[o + 6] = res
-            cov = cf3 / w3
-            sd = math.sqrt(var * var_o)
             q = li * NU + 13
-            row[q] = w
-            row[q + 1] = mean
-            row[q + 2] = math.sqrt(var)
-            row[q + 3] = math.sqrt(mean * mean + mean_o * mean_o)
-            row[q + 4] = math.sqrt(var * var + var_o * var_o)
+            _pair_stats(st, o, oo, base + 2 * L * 7 + 2 * li, 6, f, _decay(lam, dt3), v, row,
+                        q, signed0 + li * NS)
             jw = st[o + 3]
             row[q + 5] = jw
             row[q + 6] = st[o + 4] / jw if jw > 0.0 else 0.0
             row[q + 7] = math.sqrt(_var(jw, st[o + 4], st[o + 5]))
-            q = signed0 + li * NS
-            row[q] = _slog(cov)
-            row[q + 1] = cov / sd if sd > 0.0 else 0.0
         st[0] = max(st[0], t)
         st[1 + side] = max(st[1 + side], t)
         st[3 + side] = 1.0
@@ -238,34 +251,8 @@ def extract(
             f = _decay(lam, dt_side)
             o = base + (side * L + li) * 4
             oo = base + (other * L + li) * 4
-            w = st[o] * f + 1.0
-            s1 = st[o + 1] * f + v
-            s2 = st[o + 2] * f + v * v
-            st[o], st[o + 1], st[o + 2] = w, s1, s2
-            mean = s1 / w
-            var = _var(w, s1, s2)
-            wo = st[oo]
-            mean_o = st[oo + 1] / wo if wo > 0.0 else 0.0
-            var_o = _var(wo, st[oo + 1], st[oo + 2])
-            c = base + 2 * L * 4 + 2 * li
-            f3 = _decay(lam, dt3)
-            res = v - mean
-            st[oo + 3] *= f3
-            cf3 = st[c] * f3 + res * st[oo + 3]
-            w3 = st[c + 1] * f3 + 1.0
-            st[c], st[c + 1] = cf3, w3
-            st[o + 3] = res
-            cov = cf3 / w3
-            sd = math.sqrt(var * var_o)
-            q = li * NU + 21
-            row[q] = w
-            row[q + 1] = mean
-            row[q + 2] = math.sqrt(var)
-            row[q + 3] = math.sqrt(mean * mean + mean_o * mean_o)
-            row[q + 4] = math.sqrt(var * var + var_o * var_o)
-            q = signed0 + li * NS + 2
-            row[q] = _slog(cov)
-            row[q + 1] = cov / sd if sd > 0.0 else 0.0
+            _pair_stats(st, o, oo, base + 2 * L * 4 + 2 * li, 3, f, _decay(lam, dt3), v, row,
+                        li * NU + 21, signed0 + li * NS + 2)
         st[0] = max(st[0], t)
         st[1 + side] = max(st[1 + side], t)
         so_t[i] = t
