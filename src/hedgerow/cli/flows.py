@@ -67,9 +67,9 @@ def flows(
     # Arrow's default allocator (mimalloc) keeps freed buffers for reuse; the system allocator
     # gives them back (about 35 MB less peak memory on large captures). Read when pyarrow loads.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
-    from hedgerow.flows.meter import MeterConfig
+    from hedgerow.flows.rows import FlowRows, MeterConfig
     from hedgerow.flows.source import FlowSource
-    from hedgerow.flows.writers import open_writer
+    from hedgerow.flows.writers import ZeekWriter, open_writer
 
     # The imported modules (numba's especially) are long-lived: keep the collector from
     # rescanning them at every full collection of the run.
@@ -112,8 +112,16 @@ def flows(
 
         source = FlowSource(inputs, config, strict=False, progress=advance)
         try:
-            for batch in source:
-                writer.write(batch)
+            if isinstance(writer, ZeekWriter):
+                # Captures' flows go from the meter's rows to conn.log lines in compiled code.
+                for item in source.iter_rows():
+                    if isinstance(item, FlowRows):
+                        writer.write_rows(item)
+                    else:
+                        writer.write(item)
+            else:
+                for batch in source:
+                    writer.write(batch)
         finally:
             writer.close()
     # Likewise the compiled kernels loaded during the run: freezing them spares the collector

@@ -18,10 +18,14 @@ Example:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numba as nb
 import numpy as np
 import numpy.typing as npt
-import polars as pl
+
+if TYPE_CHECKING:
+    import polars as pl
 
 ORIG, RESP, EITHER = 0, 1, 2
 PREFIX, CONTAINS = 0, 1
@@ -93,7 +97,8 @@ PORTS_UDP = {
 
 _NAMES = sorted({r[0] for r in PAYLOAD_RULES} | set(PORTS_TCP.values()) | set(PORTS_UDP.values()))
 _CODE = {name: i for i, name in enumerate(_NAMES)}
-_NAME_SERIES = pl.Series("service", _NAMES, dtype=pl.String)
+SERVICE_NAMES: tuple[str, ...] = tuple(_NAMES)
+"""``service`` text by the codes of :func:`service_codes`."""
 
 
 def _compile_rules() -> tuple[npt.NDArray[np.int32], npt.NDArray[np.uint8]]:
@@ -209,6 +214,25 @@ def _classify(
     return out
 
 
+def service_codes(
+    pool: npt.NDArray[np.uint8],
+    pl_slot: npt.NDArray[np.int32],
+    payload_len: npt.NDArray[np.int32],
+    proto: npt.NDArray[np.int32],
+    orig_p: npt.NDArray[np.int32],
+    resp_p: npt.NDArray[np.int32],
+) -> npt.NDArray[np.int16]:
+    """``service`` per flow as an index into :data:`SERVICE_NAMES` (-1: none).
+
+    ``pool[pl_slot[f]]`` holds flow ``f``'s payload prefixes (``payload_len[f, side]`` bytes per
+    side; ``pl_slot`` -1 when none).
+    """
+    return _classify(
+        pool, pl_slot, payload_len, proto.astype(np.int32), orig_p.astype(np.int32),
+        resp_p.astype(np.int32), _RULES, _BLOB, _TCP_PORTS, _UDP_PORTS, _TELNET,
+    )  # fmt: skip
+
+
 def guess_services(
     pool: npt.NDArray[np.uint8],
     pl_slot: npt.NDArray[np.int32],
@@ -219,13 +243,11 @@ def guess_services(
 ) -> pl.Series:
     """``service`` per flow (null when unknown or when the flow carried no payload).
 
-    ``pool[pl_slot[f]]`` holds flow ``f``'s payload prefixes (``payload_len[f, side]`` bytes per
-    side; ``pl_slot`` -1 when none).
+    Arguments as :func:`service_codes`.
     """
-    codes = _classify(
-        pool, pl_slot, payload_len, proto.astype(np.int32), orig_p.astype(np.int32),
-        resp_p.astype(np.int32), _RULES, _BLOB, _TCP_PORTS, _UDP_PORTS, _TELNET,
-    )  # fmt: skip
+    import polars as pl
+
+    codes = service_codes(pool, pl_slot, payload_len, proto, orig_p, resp_p)
     known = codes >= 0
-    names = _NAME_SERIES.gather(np.where(known, codes, 0))
+    names = pl.Series("service", SERVICE_NAMES, dtype=pl.String).gather(np.where(known, codes, 0))
     return names.set(pl.Series(~known), None) if not known.all() else names

@@ -20,18 +20,17 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hedgerow.capture import CaptureError, open_capture
 from hedgerow.capture.batch import PacketBatch
-from hedgerow.flows.meter import FlowMeter, MeterConfig
-from hedgerow.flows.schema import FlowBatch
-from hedgerow.flows.zeek_log import (
-    GZIP_MAGIC,
-    ConnLogError,
-    ConnLogWarning,
-    read_conn_log,
-    sniff_conn_log,
-)
+from hedgerow.flows.errors import ConnLogError, ConnLogWarning
+from hedgerow.flows.rows import FlowRows, MeterConfig, RowMeter
+
+if TYPE_CHECKING:
+    from hedgerow.flows.schema import FlowBatch
+
+GZIP_MAGIC = b"\x1f\x8b"
 
 _CAPTURE_MAGICS = (
     b"\xd4\xc3\xb2\xa1",
@@ -58,6 +57,8 @@ def sniff(path: str | os.PathLike[str]) -> str:
         raise FlowSourceError(f"{os.fspath(path)}: cannot read: {exc}") from None
     if head[:4] in _CAPTURE_MAGICS:
         return "capture"
+    from hedgerow.flows.zeek_log import sniff_conn_log
+
     if sniff_conn_log(head) is not None:
         return "conn.log"
     raise FlowSourceError(f"{os.fspath(path)}: neither a pcap/pcapng capture nor a Zeek conn.log")
@@ -105,19 +106,41 @@ class FlowSource:
     def __iter__(self) -> Iterator[FlowBatch]:
         for path in self.paths:
             try:
-                for batch in self._one(path):
-                    self.flows += batch.height
-                    yield batch
+                for batch in self._one(path, frames=True):
+                    if not isinstance(batch, FlowRows):
+                        self.flows += batch.height
+                        yield batch
                 self.readable += 1
             except (CaptureError, ConnLogError, FlowSourceError) as exc:
                 if self.strict:
                     raise
                 self.errors.append(str(exc))
 
-    def _one(self, path: str) -> Iterator[FlowBatch]:
+    def iter_rows(self) -> Iterator[FlowRows | FlowBatch]:
+        """Like iterating the source, but a capture's flows come as the meter's ended
+        flow-table rows (:class:`~hedgerow.flows.rows.FlowRows`), not built into frames;
+        conn.logs still give FlowBatches. No dataframe library is loaded for captures."""
+        for path in self.paths:
+            try:
+                for item in self._one(path, frames=False):
+                    self.flows += (
+                        item.table.a_hi.shape[0] if isinstance(item, FlowRows) else item.height
+                    )
+                    yield item
+                self.readable += 1
+            except (CaptureError, ConnLogError, FlowSourceError) as exc:
+                if self.strict:
+                    raise
+                self.errors.append(str(exc))
+
+    def _one(self, path: str, frames: bool) -> Iterator[FlowBatch | FlowRows]:
+        """The flows of one path: FlowBatches from a conn.log; from a capture, FlowBatches
+        (``frames``) or the meter's FlowRows."""
         kind = sniff(path)
         size = _size(path)
         if kind == "conn.log":
+            from hedgerow.flows.zeek_log import read_conn_log
+
             reader = read_conn_log(Path(path))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConnLogWarning)
@@ -127,7 +150,20 @@ class FlowSource:
             self.warnings.extend(reader.warnings)
             self._advance(size)
             return
-        meter = FlowMeter(self.config)
+        if not frames:
+            for chunks in self._capture(path, size):
+                yield from chunks
+            return
+        from hedgerow.flows.meter import frame_of
+
+        for chunks in self._capture(path, size):
+            flows = frame_of(chunks)
+            if flows.height:
+                yield flows
+
+    def _capture(self, path: str, size: int) -> Iterator[list[FlowRows]]:
+        """Meter a capture: the flows ended by each packet batch, then the rest at its end."""
+        meter = RowMeter(self.config)
         done = 0
         with open_capture(path, batch_size=self.batch_size) as capture:
             for packets in capture:
@@ -137,14 +173,10 @@ class FlowSource:
                 position = min(size, int(capture.stats.captured_bytes) + 16 * capture.stats.packets)
                 self._advance(position - done)
                 done = position
-                flows = meter.add(packets)
-                if flows.height:
-                    yield flows
+                yield meter.add_rows(packets)
             self.warnings.extend(str(w) for w in capture.warnings)
         self._advance(size - done)
-        rest = meter.flush()
-        if rest.height:
-            yield rest
+        yield meter.flush_rows()
 
     def _advance(self, amount: int) -> None:
         if self.progress is not None and amount > 0:

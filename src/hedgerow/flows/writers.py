@@ -28,16 +28,18 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
-import polars as pl
-import pyarrow.parquet as pq
+from hedgerow.flows.fields import FIELD_TYPES, PAYLOAD_COLUMNS, columns
 
-from hedgerow.flows.schema import FLOW_SCHEMA, FlowBatch
-from hedgerow.flows.zeek_log import ZEEK_TYPES
+if TYPE_CHECKING:
+    import polars as pl
+
+    from hedgerow.flows.conn_tsv import ConnTsvFormatter
+    from hedgerow.flows.rows import FlowRows
+    from hedgerow.flows.schema import FlowBatch
 
 FORMATS = ("zeek", "jsonl", "parquet")
-PAYLOAD_COLUMNS = ("orig_payload", "resp_payload")
 
 
 class FlowWriter(Protocol):
@@ -58,23 +60,23 @@ def format_for(path: str) -> str:
     return "zeek"
 
 
-def _columns(payload: bool) -> list[str]:
-    return [c for c in FLOW_SCHEMA if payload or c not in PAYLOAD_COLUMNS]
-
-
 def _stamp(epoch: float) -> str:
     return time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime(epoch))
 
 
 class ZeekWriter:
-    """Zeek TSV conn.log writer."""
+    """Zeek TSV conn.log writer.
+
+    :meth:`write` takes FlowBatches (any source); :meth:`write_rows` takes the meter's ended
+    flow-table rows and formats them in compiled code (same bytes, no dataframe library).
+    """
 
     def __init__(
         self, out: IO[str], payload: bool = False, opened: float | None = None, owns: bool = False
     ) -> None:
         self.out = out
         self.owns = owns
-        self.columns = _columns(payload)
+        self.columns = columns(payload)
         header = [
             "#separator \\x09",
             "#set_separator\t,",
@@ -83,11 +85,30 @@ class ZeekWriter:
             "#path\tconn",
             f"#open\t{_stamp(time.time() if opened is None else opened)}",
             "#fields\t" + "\t".join(self.columns),
-            "#types\t" + "\t".join(ZEEK_TYPES.get(c, "string") for c in self.columns),
+            "#types\t" + "\t".join(FIELD_TYPES[c] for c in self.columns),
         ]
         out.write("\n".join(header) + "\n")
+        self._formatter: ConnTsvFormatter | None = None
+
+    def write_rows(self, rows: FlowRows) -> None:
+        """Write ended flow-table rows (see :mod:`hedgerow.flows.conn_tsv`)."""
+        if self._formatter is None:
+            from hedgerow.flows.conn_tsv import ConnTsvFormatter
+
+            self._formatter = ConnTsvFormatter(payload=len(self.columns) == len(FIELD_TYPES))
+        text = self._formatter.format(rows)
+        binary = getattr(self.out, "buffer", None)
+        if binary is None:
+            self.out.write(bytes(text).decode("ascii"))
+        else:
+            self.out.flush()
+            binary.write(text)
 
     def write(self, batch: FlowBatch) -> None:
+        import polars as pl
+
+        from hedgerow.flows.schema import FLOW_SCHEMA
+
         if batch.height == 0:
             return
         exprs = []
@@ -120,6 +141,8 @@ class ZeekWriter:
 
 def _six_decimals(col: pl.Expr) -> pl.Expr:
     """Zeek prints times and intervals with exactly 6 decimals."""
+    import polars as pl
+
     micros = (col * 1e6).round(0).cast(pl.Int64)
     return pl.format(
         "{}.{}", micros // 1_000_000, (micros % 1_000_000).cast(pl.String).str.zfill(6)
@@ -132,11 +155,13 @@ class JsonWriter:
     def __init__(self, out: IO[str], payload: bool = False, owns: bool = False) -> None:
         self.out = out
         self.owns = owns
-        self.columns = _columns(payload)
+        self.columns = columns(payload)
 
     def write(self, batch: FlowBatch) -> None:
         if batch.height == 0:
             return
+        import polars as pl
+
         present = [c for c in self.columns if batch[c].null_count() < batch.height]
         frame = batch.select(
             [pl.col(c).bin.encode("base64") if c in PAYLOAD_COLUMNS else pl.col(c) for c in present]
@@ -153,7 +178,12 @@ class ParquetWriter:
     """Parquet writer (one row group per batch)."""
 
     def __init__(self, path: str | Path, payload: bool = False) -> None:
-        self.columns = _columns(payload)
+        import polars as pl
+        import pyarrow.parquet as pq
+
+        from hedgerow.flows.schema import FLOW_SCHEMA
+
+        self.columns = columns(payload)
         schema = pl.DataFrame(schema={c: FLOW_SCHEMA[c] for c in self.columns}).to_arrow().schema
         # Flow tables are mostly unique values (uids, ports, counters): dictionary encoding
         # costs more than it saves; statistics only where readers filter (time).

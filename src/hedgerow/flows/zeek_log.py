@@ -39,6 +39,8 @@ from typing import BinaryIO
 
 import polars as pl
 
+from hedgerow.flows.errors import ConnLogError as ConnLogError
+from hedgerow.flows.errors import ConnLogWarning as ConnLogWarning
 from hedgerow.flows.schema import FLOW_SCHEMA, FlowBatch, conform
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -88,14 +90,6 @@ _ALIASES = {
 }
 
 _BLOCK_BYTES = 8 << 20
-
-
-class ConnLogError(ValueError):
-    """The file is not a Zeek conn.log we can read (message names the file)."""
-
-
-class ConnLogWarning(UserWarning):
-    """Some lines of a conn.log were skipped."""
 
 
 @dataclass
