@@ -45,3 +45,37 @@ def test_key_set_grows_only_when_asked() -> None:
     for k in range(10, 20):
         set_add(keys, count, np.uint64(k), True)
     assert count[0] == 4  # half of 8 slots, then it stops growing
+
+
+def test_lru_eviction_in_place_keeps_rows_with_their_keys() -> None:
+    """Keys crowded into few home slots (long probe runs): after the in-place eviction the most
+    recent quarter survives, every survivor is found with its own row, the others are gone."""
+    from hedgerow.anomaly.table import _place
+
+    keys, touch, state, count = new_table(256, 2)
+    cap = keys.shape[0]
+    inserted = [np.uint64(k * cap + k % 4) for k in range(1, cap // 2 + 2)]  # 4 home slots only
+    for t, key in enumerate(inserted[:-1]):
+        slot, _ = find_or_insert(keys, touch, state, count, key, float(t), 1e9)
+        state[slot] = (float(key), float(t))
+    assert count[0] == cap // 2
+    find_or_insert(keys, touch, state, count, inserted[-1], 1000.0, 1e9)  # one more: evicts
+    assert count[0] == cap // 4 + 1 == np.count_nonzero(keys)
+    for t, key in enumerate(inserted[:-1]):
+        slot = _place(keys, key)
+        if t >= cap // 2 - cap // 4:  # the most recent quarter survives, rows intact
+            assert keys[slot] == key and tuple(state[slot]) == (float(key), float(t))
+        else:
+            assert keys[slot] == 0
+
+
+def test_decay_plan_matches_exp() -> None:
+    from hedgerow.anomaly.kernels import _decays, decay_plan
+
+    lambdas = np.array([5.0, 3.0, 1.0, 0.1, 0.01, 0.7])
+    plan = decay_plan(lambdas)
+    out = np.empty(lambdas.shape[0])
+    for dt in (0.0, -1.0, 1e-6, 0.37, 12.5, 3000.0, 1e6):
+        _decays(dt, lambdas, *plan, out)
+        want = np.exp2(-lambdas * max(dt, 0.0))
+        np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-300)

@@ -30,6 +30,7 @@ import numpy.typing as npt
 from hedgerow.anomaly.kernels import (
     SIGNED_PER_LAMBDA,
     UNSIGNED_PER_LAMBDA,
+    decay_plan,
     extract,
     table_widths,
 )
@@ -115,6 +116,7 @@ class FeatureExtractor:
             self._known = (np.zeros(cap, dtype=np.uint64), np.zeros(1, dtype=np.int64))
         mi_w, host_w, chan_w, sock_w = table_widths(len(self.spec.lambdas))
         self._lambdas = np.asarray(self.spec.lambdas, dtype=np.float64)
+        self._plan = decay_plan(self._lambdas)
         self._mi = new_table(self.spec.mi_capacity, mi_w)
         self._host = new_table(self.spec.host_capacity, host_w)
         self._chan = new_table(self.spec.channel_capacity, chan_w)
@@ -166,13 +168,18 @@ class FeatureExtractor:
             src_lo = np.where(no_ip, batch.eth_src, src_lo)
             dst_hi = np.where(no_ip, zero, dst_hi)
             dst_lo = np.where(no_ip, batch.eth_dst, dst_lo)
+        order, base, power = self._plan
         extract(
             ts, size, batch.eth_src, src_hi, src_lo, dst_hi, dst_lo,
             batch.sport, batch.dport, batch.proto, batch.tcp_flags,
-            self._lambdas, float(self.spec.horizon),
+            self._lambdas, order, base, power, float(self.spec.horizon),
             *self._mi, *self._host, *self._chan, *self._sock, *self._known, self.learning,
             out,
         )  # fmt: skip
         unsigned = out[:, : self.spec.n_unsigned]
         np.log1p(unsigned, out=unsigned)
+        cov = out[:, self.spec.n_unsigned :: 2]  # chan_cov, sock_cov of each λ (a view)
+        magnitude = np.abs(cov)
+        np.log1p(magnitude, out=magnitude)
+        np.copysign(magnitude, cov, out=cov)  # covariances: signed log1p
         return out

@@ -66,6 +66,7 @@ def _score(
     node = np.zeros(256, dtype=np.int64)
     level = np.zeros(256, dtype=np.int64)
     go = np.zeros(256, dtype=np.int64)
+    scale = 2.0 ** np.arange(depth + 1)  # 2^level, looked up rather than a pow() per row
     for r0 in range(0, n, 256):
         m = min(256, n - r0)
         total[:] = 0.0
@@ -85,7 +86,7 @@ def _score(
                     node[r] = child if ok else nd
                     level[r] += ok
             for r in range(m):
-                total[r] += mass_t[node[r]] * 2.0 ** level[r]
+                total[r] += mass_t[node[r]] * scale[level[r]]
         for r in range(m):
             out[r0 + r] = (n_learned + 1.0) / (total[r] / n_trees + 1.0)
     return out

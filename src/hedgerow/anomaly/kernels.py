@@ -17,7 +17,8 @@ lives in four bounded hash tables (see :mod:`hedgerow.anomaly.table`):
 Every statistic is kept for each decay rate λ (weight ``2^(-λ·Δt)``). A row holds first the
 non-negative features (:data:`UNSIGNED_PER_LAMBDA`, once per λ), written raw so that the caller can
 take ``log1p`` of that block in one vectorised pass, then the signed ones
-(:data:`SIGNED_PER_LAMBDA`, once per λ): covariances through a signed ``log1p``, correlations raw.
+(:data:`SIGNED_PER_LAMBDA`, once per λ): covariances also raw, for the caller's vectorised signed
+``log1p``, correlations as they are.
 
 Example:
     >>> UNSIGNED_PER_LAMBDA[:3], SIGNED_PER_LAMBDA[1]
@@ -72,16 +73,62 @@ def table_widths(n_lambdas: int) -> tuple[int, int, int, int]:
 _LN2 = math.log(2.0)
 
 
-@njit(cache=True, inline="always")
-def _slog(x: float) -> float:  # pragma: no cover - compiled
-    return math.copysign(math.log1p(abs(x)), x)
+MAX_POWER = 16
+
+
+def decay_plan(
+    lambdas: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """How to get every rate's decay factor ``2^(-λ·Δt)`` with as few ``exp`` as possible.
+
+    Returns ``(order, base, power)``: rates are computed in ``order`` (slowest first); rate ``i``
+    with ``base[i] >= 0`` is rate ``base[i]``'s factor raised to the integer ``power[i]``
+    (``2^(-3Δt) = (2^(-Δt))^3``), the others take one ``exp``. For the default rates
+    (5, 3, 1, 0.1, 0.01) one ``exp`` serves all five; the powers differ from the ``exp`` by a few
+    hundred ulps of a double at most, far below the ``float32`` feature rows.
+
+    Example:
+        >>> order, base, power = decay_plan(np.array([5.0, 3.0, 1.0, 0.1, 0.01]))
+        >>> order.tolist(), base.tolist(), power.tolist()
+        ([4, 3, 2, 1, 0], [2, 2, 3, 4, -1], [5, 3, 10, 10, 1])
+    """
+    lams = np.asarray(lambdas, dtype=np.float64)
+    order = np.argsort(lams, kind="stable").astype(np.int64)
+    base = np.full(lams.shape[0], -1, dtype=np.int64)
+    power = np.ones(lams.shape[0], dtype=np.int64)
+    for pos, i in enumerate(order.tolist()):
+        for j in reversed(order[:pos].tolist()):  # the fastest slower rate: the smallest power
+            ratio = lams[i] / lams[j] if lams[j] > 0.0 else 0.0
+            k = round(ratio)
+            if 2 <= k <= MAX_POWER and abs(ratio - k) <= 1e-12 * k:
+                base[i], power[i] = j, k
+                break
+    return order, base, power
 
 
 @njit(cache=True, inline="always", fastmath=True)
-def _decay(lam: float, dt: float) -> float:  # pragma: no cover - compiled
+def _decays(  # pragma: no cover - compiled
+    dt: float, lambdas: npt.NDArray[np.float64], order: npt.NDArray[np.int64],
+    base: npt.NDArray[np.int64], power: npt.NDArray[np.int64], out: npt.NDArray[np.float64],
+) -> None:
+    """``out[i] = 2^(-lambdas[i]·dt)`` (1 when ``dt <= 0``), following :func:`decay_plan`."""
     if dt <= 0.0:
-        return 1.0
-    return math.exp(-lam * dt * _LN2)
+        out[:] = 1.0
+        return
+    for li in order:
+        b = base[li]
+        if b < 0:
+            out[li] = math.exp(-lambdas[li] * dt * _LN2)
+        else:
+            x = out[b]
+            k = power[li]
+            r = 1.0
+            while k:  # square and multiply
+                if k & 1:
+                    r *= x
+                x *= x
+                k >>= 1
+            out[li] = r
 
 
 @njit(cache=True, inline="always", fastmath=True)
@@ -126,11 +173,11 @@ def _pair_stats(  # pragma: no cover - compiled
     row[q + 2] = math.sqrt(var)
     row[q + 3] = math.sqrt(mean * mean + mean_o * mean_o)
     row[q + 4] = math.sqrt(var * var + var_o * var_o)
-    row[qs] = _slog(cov)
+    row[qs] = cov
     row[qs + 1] = cov / sd if sd > 0.0 else 0.0
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, error_model="numpy")  # divisions are guarded: no raise path
 def extract(
     ts: npt.NDArray[np.float64],
     size: npt.NDArray[np.float64],
@@ -144,6 +191,9 @@ def extract(
     proto: npt.NDArray[np.uint8],
     flags: npt.NDArray[np.uint8],
     lambdas: npt.NDArray[np.float64],
+    plan_order: npt.NDArray[np.int64],
+    plan_base: npt.NDArray[np.int64],
+    plan_power: npt.NDArray[np.int64],
     horizon: float,
     mi_k: npt.NDArray[np.uint64], mi_t: npt.NDArray[np.float64],
     mi_s: npt.NDArray[np.float64], mi_n: npt.NDArray[np.int64],
@@ -159,11 +209,15 @@ def extract(
     """Update the tables with each packet in order and write its feature row into ``out``.
 
     ``known_k`` is the key set of channels and services seen while learning; when ``learning`` is
-    true new ones are added to it, otherwise it is only consulted.
+    true new ones are added to it, otherwise it is only consulted. ``plan_*`` is
+    :func:`decay_plan` of ``lambdas``. Covariances are written raw (the caller takes their signed
+    ``log1p``, vectorised, like the ``log1p`` of the non-negative block).
     """
     n = ts.shape[0]
     L = lambdas.shape[0]
     signed0 = L * NU
+    fa = np.empty(L)  # decay factors of one time gap, per rate
+    fb = np.empty(L)
     for p in range(n):
         t = ts[p]
         v = size[p]
@@ -181,9 +235,9 @@ def extract(
         # --- MI: source MAC + IP -------------------------------------------------------
         i, _ = find_or_insert(mi_k, mi_t, mi_s, mi_n, mix(mac[p], a_host), t, horizon)
         st = mi_s[i]
-        dt = t - st[0]
+        _decays(t - st[0], lambdas, plan_order, plan_base, plan_power, fa)
         for li in range(L):
-            f = _decay(lambdas[li], dt)
+            f = fa[li]
             o = 1 + 3 * li
             w = st[o] * f + 1.0
             s1 = st[o + 1] * f + v
@@ -213,10 +267,16 @@ def extract(
         dt_side = t - st[1 + side]
         jit = dt_side if (seen and dt_side > 0.0) else 0.0
         dt3 = t - st[0]
+        if seen:
+            _decays(dt_side, lambdas, plan_order, plan_base, plan_power, fa)
+        else:
+            fa[:] = 0.0
+        if not seen or dt3 != dt_side:  # same gap (this side spoke last): same factors
+            _decays(dt3, lambdas, plan_order, plan_base, plan_power, fb)
+        f3s = fa if (seen and dt3 == dt_side) else fb
         base = 5
         for li in range(L):
-            lam = lambdas[li]
-            f = _decay(lam, dt_side) if seen else 0.0
+            f = fa[li]
             o = base + (side * L + li) * 7
             oo = base + (other * L + li) * 7
             if seen:
@@ -224,7 +284,7 @@ def extract(
                 st[o + 4] = st[o + 4] * f + jit
                 st[o + 5] = st[o + 5] * f + jit * jit
             q = li * NU + 13
-            _pair_stats(st, o, oo, base + 2 * L * 7 + 2 * li, 6, f, _decay(lam, dt3), v, row,
+            _pair_stats(st, o, oo, base + 2 * L * 7 + 2 * li, 6, f, f3s[li], v, row,
                         q, signed0 + li * NS)
             jw = st[o + 3]
             row[q + 5] = jw
@@ -245,13 +305,16 @@ def extract(
         other = 1 - side
         dt_side = t - st[1 + side]
         dt3 = t - st[0]
+        _decays(dt_side, lambdas, plan_order, plan_base, plan_power, fa)
+        if dt3 != dt_side:
+            _decays(dt3, lambdas, plan_order, plan_base, plan_power, fb)
+        f3s = fa if dt3 == dt_side else fb
         base = 3
         for li in range(L):
-            lam = lambdas[li]
-            f = _decay(lam, dt_side)
+            f = fa[li]
             o = base + (side * L + li) * 4
             oo = base + (other * L + li) * 4
-            _pair_stats(st, o, oo, base + 2 * L * 4 + 2 * li, 3, f, _decay(lam, dt3), v, row,
+            _pair_stats(st, o, oo, base + 2 * L * 4 + 2 * li, 3, f, f3s[li], v, row,
                         li * NU + 21, signed0 + li * NS + 2)
         st[0] = max(st[0], t)
         st[1 + side] = max(st[1 + side], t)
@@ -264,9 +327,9 @@ def extract(
         icmp = 1.0 if (pr == 1 or pr == 58) else 0.0
         i, _ = find_or_insert(ho_k, ho_t, ho_s, ho_n, a_host, t, horizon)
         st = ho_s[i]
-        dt = t - st[0]
+        _decays(t - st[0], lambdas, plan_order, plan_base, plan_power, fa)
         for li in range(L):
-            f = _decay(lambdas[li], dt)
+            f = fa[li]
             o = 1 + HOST_FIELDS * li
             for k in range(HOST_FIELDS):
                 st[o + k] *= f
@@ -303,8 +366,9 @@ def extract(
         i, _ = find_or_insert(ho_k, ho_t, ho_s, ho_n, b_host, t, horizon)
         st = ho_s[i]
         dt = t - st[0]
+        _decays(dt, lambdas, plan_order, plan_base, plan_power, fa)
         for li in range(L):
-            f = _decay(lambdas[li], dt)
+            f = fa[li]
             o = 1 + HOST_FIELDS * li
             if dt > 0.0:
                 for k in range(HOST_FIELDS):

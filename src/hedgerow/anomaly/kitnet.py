@@ -146,7 +146,7 @@ def _clusters(corr_dist: npt.NDArray[np.float64], max_group: int) -> list[list[i
     return out
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, error_model="numpy")  # no zero-division branch: SIMD
 def _block_rmse(
     X: npt.NDArray[np.float32],
     order: npt.NDArray[np.int64],
@@ -162,34 +162,36 @@ def _block_rmse(
 ) -> npt.NDArray[np.float32]:  # pragma: no cover - compiled
     """Reconstruction RMSE of every group autoencoder for every row (``n × groups``).
 
-    Rows are processed in blocks of 256, transposed so that the innermost loops run over rows
-    and vectorise. Group ``g`` reads columns ``order[starts[g]:starts[g+1]]``; its weights are
-    ``Wf[woff[g]:]`` (``k × h``, row-major), hidden biases ``hbf[hoff[g]:]``, visible biases and
-    the min/span scaling at the group's positions in ``order``.
+    Rows are processed in blocks of 64, group by group: the group's ``k`` columns of the block
+    are scaled into a small transposed buffer (``k × 64``, stays in L1) so that the innermost
+    loops run over rows and vectorise. Group ``g`` reads columns ``order[starts[g]:starts[g+1]]``;
+    its weights are ``Wf[woff[g]:]`` (``k × h``, row-major), hidden biases ``hbf[hoff[g]:]``,
+    visible biases and the min/span scaling at the group's positions in ``order``.
     """
     n = X.shape[0]
-    d = order.shape[0]
     G = starts.shape[0] - 1
-    B = 256
+    B = 64
+    kmax = 1
+    for g in range(G):
+        kmax = max(kmax, starts[g + 1] - starts[g])
     out = np.empty((n, G), dtype=np.float32)
-    xt = np.empty((d, B), dtype=np.float32)
+    xt = np.empty((kmax, B), dtype=np.float32)
     hid = np.empty((max(1, hsize.max()), B), dtype=np.float32)
     acc = np.empty(B, dtype=np.float32)
     err = np.empty(B, dtype=np.float32)
+    half = np.float32(0.5)  # float32 constants: a float64 literal would make the loops scalar
+    one = np.float32(1.0)
     for r0 in range(0, n, B):
         m = min(B, n - r0)
-        for c in range(d):
-            col = order[c]
-            lo = mn[c]
-            sp = span[c]
-            for r in range(m):
-                xt[c, r] = (X[r0 + r, col] - lo) / sp
         for g in range(G):
             s = starts[g]
             k = starts[g + 1] - s
             h = hsize[g]
             wo = woff[g]
             ho = hoff[g]
+            for r in range(m):
+                for i in range(k):
+                    xt[i, r] = (X[r0 + r, order[s + i]] - mn[s + i]) / span[s + i]
             for j in range(h):
                 bias = hbf[ho + j]
                 for r in range(m):
@@ -197,11 +199,11 @@ def _block_rmse(
                 for i in range(k):
                     w = Wf[wo + i * h + j]
                     for r in range(m):
-                        acc[r] += w * xt[s + i, r]
+                        acc[r] += w * xt[i, r]
+                hj = hid[j]
                 for r in range(m):
-                    hid[j, r] = 0.5 + 0.5 * acc[r] / (1.0 + abs(acc[r]))
-            for r in range(m):
-                err[r] = 0.0
+                    hj[r] = half + half * acc[r] / (one + abs(acc[r]))
+            err[:m] = 0.0
             for i in range(k):
                 bias = vbf[s + i]
                 for r in range(m):
@@ -210,11 +212,13 @@ def _block_rmse(
                     w = Wf[wo + i * h + j]
                     for r in range(m):
                         acc[r] += w * hid[j, r]
+                xi = xt[i]
                 for r in range(m):
-                    delta = xt[s + i, r] - (0.5 + 0.5 * acc[r] / (1.0 + abs(acc[r])))
+                    delta = xi[r] - (half + half * acc[r] / (one + abs(acc[r])))
                     err[r] += delta * delta
+            inv_k = one / np.float32(k)
             for r in range(m):
-                out[r0 + r, g] = math.sqrt(err[r] / k)
+                out[r0 + r, g] = np.sqrt(err[r] * inv_k)
     return out
 
 

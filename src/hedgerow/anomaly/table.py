@@ -69,6 +69,31 @@ def _place(keys: npt.NDArray[np.uint64], key: np.uint64) -> np.int64:  # pragma:
 
 
 @njit(cache=True)
+def _delete(
+    keys: npt.NDArray[np.uint64],
+    touch: npt.NDArray[np.float64],
+    state: npt.NDArray[np.float64],
+    i: np.int64,
+) -> None:  # pragma: no cover - compiled
+    """Empty slot ``i`` by backward shift: later entries of its probe run move up into the hole
+    when their home slot allows, so lookups never need tombstones."""
+    mask = keys.shape[0] - 1
+    j = i
+    while True:
+        j = (j + 1) & mask
+        if keys[j] == np.uint64(0):
+            break
+        home = np.int64(keys[j] & np.uint64(mask))
+        stays = (i < home <= j) if i <= j else (home > i or home <= j)
+        if not stays:
+            keys[i] = keys[j]
+            touch[i] = touch[j]
+            state[i, :] = state[j, :]
+            i = j
+    keys[i] = 0
+
+
+@njit(cache=True)
 def _evict(
     keys: npt.NDArray[np.uint64],
     touch: npt.NDArray[np.float64],
@@ -77,26 +102,31 @@ def _evict(
     now: float,
     horizon: float,
 ) -> None:  # pragma: no cover - compiled
-    """Drop idle entries (then the least recently used) and re-insert the survivors."""
+    """Drop idle entries, then the least recently used, in place.
+
+    Survivors: the entries touched within ``horizon``, at most ``AFTER_EVICT_LOAD`` of the
+    capacity, the most recent first (ties at the cut in slot order). The others are deleted one
+    by one (:func:`_delete`); survivors' rows move only when a deletion opens their probe run.
+    """
     cap = keys.shape[0]
     live = np.flatnonzero(keys)
     keep_max = int(cap * AFTER_EVICT_LOAD)
-    fresh = live[touch[live] >= now - horizon]
-    if fresh.shape[0] > keep_max:
-        order = np.argsort(-touch[fresh], kind="mergesort")
-        fresh = fresh[order[:keep_max]]
-    old_keys = keys[fresh].copy()
-    old_touch = touch[fresh].copy()
-    old_state = state[fresh].copy()
-    keys[:] = 0
-    touch[:] = 0.0
-    state[:] = 0.0
-    for j in range(fresh.shape[0]):
-        i = _place(keys, old_keys[j])
-        keys[i] = old_keys[j]
-        touch[i] = old_touch[j]
-        state[i, :] = old_state[j, :]
-    count[0] = fresh.shape[0]
+    tl = touch[live]
+    keep = tl >= now - horizon
+    n_fresh = int(keep.sum())
+    if n_fresh > keep_max:
+        tf = tl[keep]
+        cut = np.partition(tf, n_fresh - keep_max)[n_fresh - keep_max]  # keep_max-th latest
+        ties = keep_max - int((tf > cut).sum())
+        for j in range(live.shape[0]):
+            if keep[j] and tl[j] <= cut:
+                keep[j] = tl[j] == cut and ties > 0
+                if keep[j]:
+                    ties -= 1
+    doomed = keys[live[~keep]].copy()
+    for key in doomed:
+        _delete(keys, touch, state, _place(keys, key))
+    count[0] = live.shape[0] - doomed.shape[0]
 
 
 @njit(cache=True)
