@@ -8,8 +8,9 @@ never hold up analysis. When analysis falls behind by more than
 keeps moving and latency stays bounded; the kernel's own drops are counted separately.
 
 On a quiet link the analysis thread still ticks every ``tick_s`` seconds so that flows and
-detector windows advance (the kernel timestamps packets with the same clock) and early alerts
-are raised while an attack is still under way.
+detector windows advance (the kernel timestamps packets with the same clock). Early alerts are
+asked for after every batch and tick, so a check runs as soon as the analyzer's rate and cost
+limits allow while an attack is still under way.
 
 Example (needs root; see ``hedgerow sense``):
     >>> sensor = Sensor(LiveCapture("eth0"), analyzer, SenseStats())   # doctest: +SKIP
@@ -111,8 +112,9 @@ class Sensor:
                 if time.monotonic() - last_tick >= self.tick_s:
                     if self._queue.empty():
                         self._emit(self.analyzer.advance(time.time()))
-                    self._emit(self.analyzer.early(time.time()))
                     last_tick = time.monotonic()
+                # The analyzer says when an early check is due (a cheap no-op until then).
+                self._emit(self.analyzer.early(time.time()))
                 if self.on_report is not None and time.monotonic() - last_report >= \
                         self.report_every_s:
                     snap = self.stats.snapshot()
