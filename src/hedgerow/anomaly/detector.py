@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 from collections.abc import Iterable, Sequence
@@ -47,6 +48,7 @@ MODELS = ("kitnet", "hst", "max")
 _PROTO = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmp", 132: "sctp"}
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the same devices and peers recur batch after batch
 def _ip(hi: int, lo: int, l3: int) -> str:
     if l3 not in (L3.IPV4, L3.IPV6, L3.ARP):
         return ":".join(f"{(lo >> s) & 0xFF:02x}" for s in range(40, -8, -8))
@@ -103,17 +105,15 @@ class AnomalyDetector:
         """Per-row raw ``kitnet`` and ``hst`` scores, and ``score``: the chosen model's score over
         its threshold (``max``: the larger of both).
 
-        With ``model="kitnet"`` the half-space trees only score the rows the autoencoders flag
-        (a second opinion for the evidence); the other rows' ``hst`` is NaN.
+        With ``model="kitnet"`` the rows' ``hst`` is NaN: the half-space trees give their second
+        opinion only on each alert group's peak packet (``evidence.peak_hst``, see
+        :meth:`process`), which spares their cost on floods where most packets are flagged.
         """
         b = self.baseline
         kit = b.kitnet.score(X)
         k = kit / b.thresholds["kitnet"]
         if self.model == "kitnet":
             hst = np.full(X.shape[0], np.nan, dtype=np.float32)
-            flagged = np.flatnonzero(k >= 1.0)
-            if flagged.shape[0]:
-                hst[flagged] = b.hst.score(X[flagged])
             return {"kitnet": kit, "hst": hst, "score": k.astype(np.float32)}
         hst = b.hst.score(X)
         h = hst / b.thresholds["hst"]
@@ -172,6 +172,10 @@ class AnomalyDetector:
         fsum, peaks, span = group_reduce(
             X, hot, group_of, n_groups, values, batch.ts_ns.astype(np.float64) / 1e9
         )
+        if self.model == "kitnet":  # the trees' second opinion on each group's peak packet
+            by_score = np.lexsort((-scores["score"][hot], group_of))
+            firsts = np.flatnonzero(np.diff(group_of[by_score], prepend=-1))
+            peaks[:, 2] = self.baseline.hst.score(X[hot[by_score[firsts]]]) / thr["hst"]
         groups: list[_Group] = []
         for g, row in enumerate(order[starts].tolist()):
             key = (int(dev_hi[row]), int(dev_lo[row]), int(window[row]))
@@ -202,11 +206,12 @@ class AnomalyDetector:
                 grp.peers[name] = grp.peers.get(name, 0) + int(p_count[i])
                 grp.peer_keys.add(int(peer_lo[r]))
         sport, dport, proto = batch.sport[hot], batch.dport[hot], batch.proto[hot]
-        flow_keys = np.stack(
-            [group_of.astype(np.uint64), shi, slo, dhi, dlo,
-             sport.astype(np.uint64), dport.astype(np.uint64), proto.astype(np.uint64)],
-            axis=1,
-        )  # fmt: skip
+        ports = (
+            (sport.astype(np.uint64) << np.uint64(24))
+            | (dport.astype(np.uint64) << np.uint64(8))
+            | proto.astype(np.uint64)
+        )  # one sort key for the ports and protocol, exactly
+        flow_keys = np.stack([group_of.astype(np.uint64), shi, slo, dhi, dlo, ports], axis=1)
         f_order, f_starts = sorted_groups(flow_keys)
         f_rows = f_order[f_starts]
         f_count = np.diff(np.append(f_starts, f_order.shape[0]))
