@@ -189,9 +189,13 @@ def _block_rmse(
             h = hsize[g]
             wo = woff[g]
             ho = hoff[g]
-            for r in range(m):
-                for i in range(k):
-                    xt[i, r] = (X[r0 + r, order[s + i]] - mn[s + i]) / span[s + i]
+            for i in range(k):
+                col = order[s + i]
+                lo = mn[s + i]
+                sp = span[s + i]
+                xi = xt[i]
+                for r in range(m):
+                    xi[r] = (X[r0 + r, col] - lo) / sp
             for j in range(h):
                 bias = hbf[ho + j]
                 for r in range(m):
