@@ -262,11 +262,19 @@ class WindowAggregator:
         return rows.join(cand, on=self.keys, how="semi", nulls_equal=True)
 
     def _hot(self, rows: pl.DataFrame, first: int, closed_through: int) -> pl.DataFrame:
-        """(key, window) pairs whose measure over the window and the one before hits capacity."""
+        """(key, window) pairs whose measure over the window and the one before hits capacity.
+
+        A count or sum over two windows is the sum of the two windows' own, so those rules
+        pair up one row per (key, window); only a distinct count needs the rows themselves.
+        """
+        if not self.distinct:
+            rows = rows.group_by(self._kw).agg(pl.len().cast(pl.Int64).alias("_n"),
+                                               pl.col("_s").sum())
         current = rows.filter(pl.col("_w") >= first)
         shifted = rows.filter(pl.col("_w") < closed_through).with_columns(pl.col("_w") + 1)
         pairs = pl.concat([current, shifted], how="vertical_relaxed").filter(pl.col("_w") >= first)
-        aggs = [pl.len().alias("n"), pl.col("_s").sum().alias("s")]
+        n = pl.len() if self.distinct else pl.col("_n").sum()
+        aggs = [n.alias("n"), pl.col("_s").sum().alias("s")]
         if self.distinct:
             aggs.append(pl.col("_d").drop_nulls().n_unique().alias("nd"))
             measure = pl.col("nd").cast(pl.Float64)
