@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hedgerow import __version__
 from hedgerow.hub.auth import Authenticator
 from hedgerow.hub.config import HubSettings
-from hedgerow.hub.consensus import ConsensusPolicy, ConsensusWorker
+from hedgerow.hub.consensus import ConsensusPolicy, ConsensusWorker, RecentSightings
 from hedgerow.hub.db import make_engine, session_factory
 from hedgerow.hub.models import Base
 from hedgerow.hub.ratelimit import RateLimiter
@@ -106,6 +106,7 @@ def create_app(settings: HubSettings | None = None, *, engine: Engine | None = N
         signing_key=signing_key or SigningKey.load_or_create(settings.signing_key_path),
         clock=clock,
     )
+    state.recent = RecentSightings(state.policy.refresh_s)
     if settings.consensus_interval_s > 0:
         state.consensus = ConsensusWorker(sessions, state.policy, clock,
                                           settings.consensus_interval_s)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, distinct, func, select
+from sqlalchemy import delete, distinct, exists, func, select
 from sqlalchemy.orm import Session
 
 from hedgerow.hub.models import AllowEntry, BlocklistEntry, Sighting
@@ -140,10 +140,54 @@ def hostile_peers(alert: Mapping[str, Any], policy: ConsensusPolicy) -> list[str
     return [a for a in (canonical_address(p) for p in alert["peers"]) if a is not None]
 
 
+class RecentSightings:
+    """The sightings this process wrote lately, so a credential that keeps reporting the same
+    attacker does not rewrite its row with every batch.
+
+    A row is rewritten at most once per ``refresh_s`` (the policy's): its ``seen_at`` then
+    trails the latest report by less than ``refresh_s``, so it may leave the consensus window
+    up to ``refresh_s`` early. Bounded: cleared when it reaches ``max_entries``.
+
+    Example:
+        >>> recent = RecentSightings(refresh_s=60.0)
+        >>> recent.due([("8.8.8.8", 1)], now=0.0), recent.due([("8.8.8.8", 1)], now=30.0)
+        ([('8.8.8.8', 1)], [])
+        >>> recent.due([("8.8.8.8", 1)], now=61.0)
+        [('8.8.8.8', 1)]
+    """
+
+    def __init__(self, refresh_s: float, max_entries: int = 500_000) -> None:
+        self.refresh_s = refresh_s
+        self.max_entries = max_entries
+        self._written: dict[tuple[str, int], float] = {}
+        self._lock = threading.Lock()
+
+    def due(self, keys: Iterable[tuple[str, int]], now: float) -> list[tuple[str, int]]:
+        """The keys not written within ``refresh_s`` of ``now``; they count as written now."""
+        out = []
+        with self._lock:
+            for key in keys:
+                written = self._written.get(key)
+                if written is None or now - written >= self.refresh_s or now < written:
+                    out.append(key)
+            if len(self._written) + len(out) > self.max_entries:
+                self._written.clear()
+            self._written.update((key, now) for key in out)
+        return out
+
+    def clear(self) -> None:
+        """Forget every write (after a transaction that recorded sightings failed)."""
+        with self._lock:
+            self._written.clear()
+
+
 def record_sightings(session: Session, alerts: Iterable[Mapping[str, Any]],
                      policy: ConsensusPolicy, allow: Sequence[IPNetwork],
-                     now: float) -> list[str]:
-    """Upsert one sighting per (address, credential) for new alert rows; returns addresses."""
+                     now: float, recent: RecentSightings | None = None) -> list[str]:
+    """Upsert one sighting per (address, credential) for new alert rows; returns addresses.
+
+    With ``recent``, rows this process wrote within ``policy.refresh_s`` are not rewritten
+    (the addresses are still returned, as sighted)."""
     rows: dict[tuple[str, int], dict[str, object]] = {}
     for alert in alerts:
         if alert["end"] < now - policy.window_s:
@@ -153,8 +197,8 @@ def record_sightings(session: Session, alerts: Iterable[Mapping[str, Any]],
                 rows[(address, alert["credential_id"])] = {
                     "address": address, "credential_id": alert["credential_id"],
                     "tenant_id": alert["tenant_id"], "seen_at": now, "kind": alert["kind"]}
-    ordered = [rows[k] for k in sorted(rows)]
-    upsert(session, Sighting, ordered, ["address", "credential_id"],
+    keys = sorted(rows) if recent is None else recent.due(sorted(rows), now)
+    upsert(session, Sighting, [rows[k] for k in keys], ["address", "credential_id"],
            {"seen_at": "max", "kind": "new", "tenant_id": "keep"})
     return sorted({k[0] for k in rows})
 
@@ -172,18 +216,20 @@ def recompute(session: Session, addresses: Sequence[str], policy: ConsensusPolic
         kinds = func.group_concat(distinct(Sighting.kind))
     reporters, tenants = func.count(distinct(Sighting.credential_id)), \
         func.count(distinct(Sighting.tenant_id))
+    # Listed addresses confirmed within refresh_s are skipped before counting: a popular
+    # attacker is sighted by every batch, and its sightings need not be counted each time.
+    confirmed = exists().where(BlocklistEntry.address == Sighting.address,
+                               BlocklistEntry.last_confirmed > now - policy.refresh_s)
     counts = session.execute(
-        select(Sighting.address, reporters, tenants, kinds, BlocklistEntry.last_confirmed)
-        .outerjoin(BlocklistEntry, BlocklistEntry.address == Sighting.address)
-        .where(Sighting.address.in_(addresses), Sighting.seen_at >= since)
-        .group_by(Sighting.address, BlocklistEntry.last_confirmed)
+        select(Sighting.address, reporters, tenants, kinds)
+        .where(Sighting.address.in_(addresses), Sighting.seen_at >= since, ~confirmed)
+        .group_by(Sighting.address)
         .having(reporters >= policy.min_reporters, tenants >= policy.min_tenants)
         .order_by(Sighting.address)
     ).all()
     rows = [{"address": a, "first_listed": now, "last_confirmed": now,
              "expires": now + policy.ttl_s, "reporters": r, "tenants": t,
-             "kinds": sorted(set(k.split(",")))} for a, r, t, k, confirmed in counts
-            if confirmed is None or confirmed <= now - policy.refresh_s]
+             "kinds": sorted(set(k.split(",")))} for a, r, t, k in counts]
     if not rows:
         return []
     upsert(session, BlocklistEntry, rows, ["address"],

@@ -32,6 +32,7 @@ from hedgerow.hub.auth import Principal
 from hedgerow.hub.consensus import (
     ConsensusPolicy,
     IPNetwork,
+    RecentSightings,
     allow_networks,
     recompute,
     record_sightings,
@@ -52,12 +53,15 @@ from hedgerow.hub.sqlutil import insert_ignore, upsert
 def ingest(session: Session, principal: Principal, batch: TelemetryBatch,
            policy: ConsensusPolicy, now: float,
            allow: Sequence[IPNetwork] | None = None,
-           on_sighted: Callable[[list[str]], None] | None = None) -> IngestResult:
+           on_sighted: Callable[[list[str]], None] | None = None,
+           recent: RecentSightings | None = None) -> IngestResult:
     """Store ``batch`` for the caller's tenant and update consensus; commits.
 
     ``allow`` is the allow-list (read from the database when not given). Consensus for the
     addresses this batch sighted is recomputed at once, or handed to ``on_sighted`` (a
-    :class:`~hedgerow.hub.consensus.ConsensusWorker` recomputes them in the background)."""
+    :class:`~hedgerow.hub.consensus.ConsensusWorker` recomputes them in the background).
+    ``recent`` skips rewriting sightings this process wrote lately (see
+    :class:`~hedgerow.hub.consensus.RecentSightings`)."""
     tenant, cred = principal.tenant_id, principal.credential_id
     alerts: dict[str, dict[str, Any]] = {}
     decisions: dict[str, dict[str, Any]] = {}
@@ -94,8 +98,13 @@ def ingest(session: Session, principal: Principal, batch: TelemetryBatch,
         fresh = [alerts[i] for i in sorted(new_alert_ids)]
         if allow is None:
             allow = allow_networks(session)
-        sighted = record_sightings(session, fresh, policy, allow, now)
-    session.commit()
+        sighted = record_sightings(session, fresh, policy, allow, now, recent)
+    try:
+        session.commit()
+    except BaseException:
+        if recent is not None:
+            recent.clear()  # what it counted as written was not
+        raise
     if sighted and on_sighted is not None:
         on_sighted(sighted)
     elif sighted:

@@ -11,7 +11,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.hub.auth import Authenticator
 from hedgerow.hub.config import HubSettings
-from hedgerow.hub.consensus import AllowCache, ConsensusPolicy, ConsensusWorker
+from hedgerow.hub.consensus import (
+    AllowCache,
+    ConsensusPolicy,
+    ConsensusWorker,
+    RecentSightings,
+)
 from hedgerow.hub.ratelimit import RateLimiter
 from hedgerow.signing import SigningKey
 
@@ -30,3 +35,4 @@ class HubState:
     clock: Callable[[], float] = field(default=time.time)
     allow: AllowCache = field(default_factory=AllowCache)
     consensus: ConsensusWorker | None = None
+    recent: RecentSightings | None = None

@@ -23,8 +23,10 @@ def exchange(body: EnrolIn, token: BearerToken, session: DB, state: State) -> En
 
 
 @router.post("/telemetry")
-def telemetry(batch: TelemetryBatch, who: Household, session: DB, state: State) -> IngestResult:
+def telemetry(batch: TelemetryBatch, who: Household, state: State) -> IngestResult:
     """Store a batch of alerts, findings, devices and decisions (idempotent by event id)."""
+    # The session is opened and closed here, in the handler's worker thread: the shared
+    # ``DB`` dependency would close it with a second hop to the thread pool per request.
     limit = state.settings.max_batch_events
     if len(batch.events) > limit:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
@@ -34,5 +36,6 @@ def telemetry(batch: TelemetryBatch, who: Household, session: DB, state: State) 
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "rate limit exceeded",
                             headers={"Retry-After": str(max(1, round(wait)))})
     background = state.consensus.mark if state.consensus is not None else None
-    return ingest(session, who, batch, state.policy, state.clock(), state.allow.get(session),
-                  on_sighted=background)
+    with state.sessions() as session:
+        return ingest(session, who, batch, state.policy, state.clock(),
+                      state.allow.get(session), on_sighted=background, recent=state.recent)
