@@ -31,6 +31,7 @@ from hedgerow.cli.scananomaly import ScanAnomalies
 from hedgerow.cli.scanhub import check_hub_options, send_scan
 from hedgerow.cli.scaninput import FileRead, expand_inputs, read_flows, rebatch
 from hedgerow.detect.engine import DetectionEngine
+from hedgerow.detect.locality import with_locality
 from hedgerow.detect.ruleload import RuleError
 from hedgerow.flows.schema import FlowBatch
 from hedgerow.intel import IntelError
@@ -81,6 +82,7 @@ def run_scan(
             progress.update(task, description=file.name)
         on_batch = _conn_log_flows(collector, outcome) if collector is not None else None
         for batch in rebatch(read_flows(file, outcome, on_batch, observers)):
+            batch = with_locality(batch, networks)  # once, for the engine and the tally
             engine.process(batch)
             tally.update(batch)
             if progress is not None and task is not None:

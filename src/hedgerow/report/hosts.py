@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from hedgerow.detect.locality import local_mask
+from hedgerow.detect.locality import ORIG_LOCAL, RESP_LOCAL, with_locality
 from hedgerow.model import LocalNetworks
 
 HOST_LIMIT = 65_536
@@ -53,10 +53,18 @@ class HostTally:
             self.last_ts = float(hi) if self.last_ts is None else max(self.last_ts, float(hi))  # type: ignore[arg-type]
         mac_o = "orig_l2_addr" if "orig_l2_addr" in flows.columns else None
         mac_r = "resp_l2_addr" if "resp_l2_addr" in flows.columns else None
+        # the local side of each flow, from the locality columns the detection engine added
+        # (computed here when absent); order kept, so the first MAC seen stays the first
+        flows = with_locality(flows, self.networks)
         sides = []
-        for host, mac in (("id.orig_h", mac_o), ("id.resp_h", mac_r)):
+        for host, mac, side_local in (
+            ("id.orig_h", mac_o, ORIG_LOCAL),
+            ("id.resp_h", mac_r, RESP_LOCAL),
+        ):
             sides.append(
-                flows.select(
+                flows.lazy()
+                .filter(pl.col(side_local))
+                .select(
                     pl.col(host).alias("address"),
                     (pl.col(mac) if mac else pl.lit(None, dtype=pl.String))
                     .cast(pl.String)
@@ -64,9 +72,9 @@ class HostTally:
                     pl.col("ts"),
                 )
             )
-        both = pl.concat(sides).drop_nulls("address")
+        both = pl.concat(sides).drop_nulls("address").collect()
         uniq = both["address"].unique()
-        local = uniq.filter(local_mask(uniq, self.networks) & ~_group_mask(uniq))
+        local = uniq.filter(~_group_mask(uniq))
         part = (
             both.filter(pl.col("address").is_in(local.implode()))
             .group_by("address")
