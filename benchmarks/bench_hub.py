@@ -73,13 +73,15 @@ class Phase:
 
 
 def cpu_seconds(root_pid: int) -> float:
-    """User+system CPU of a process and its live children."""
+    """User+system CPU of a process, its live children and the children it has reaped
+    (PostgreSQL backends that exited during a phase would otherwise take their CPU along)."""
     try:
         root = psutil.Process(root_pid)
         procs = [root, *root.children(recursive=True)]
+        reaped = root.cpu_times()
     except psutil.Error:
         return 0.0
-    total = 0.0
+    total = reaped.children_user + reaped.children_system
     for proc in procs:
         with contextlib.suppress(psutil.Error):
             times = proc.cpu_times()

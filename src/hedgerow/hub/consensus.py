@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, distinct, exists, func, select
+from sqlalchemy import delete, distinct, func, select
 from sqlalchemy.orm import Session
 
 from hedgerow.hub.models import AllowEntry, BlocklistEntry, Sighting
@@ -216,13 +216,19 @@ def recompute(session: Session, addresses: Sequence[str], policy: ConsensusPolic
         kinds = func.group_concat(distinct(Sighting.kind))
     reporters, tenants = func.count(distinct(Sighting.credential_id)), \
         func.count(distinct(Sighting.tenant_id))
-    # Listed addresses confirmed within refresh_s are skipped before counting: a popular
-    # attacker is sighted by every batch, and its sightings need not be counted each time.
-    confirmed = exists().where(BlocklistEntry.address == Sighting.address,
-                               BlocklistEntry.last_confirmed > now - policy.refresh_s)
+    # Listed addresses confirmed within refresh_s are dropped before counting (a look-up by
+    # primary key): a popular attacker is sighted by every batch, and its sightings need not
+    # be counted each time.
+    fresh = set(session.scalars(
+        select(BlocklistEntry.address)
+        .where(BlocklistEntry.address.in_(addresses),
+               BlocklistEntry.last_confirmed > now - policy.refresh_s)))
+    due = [a for a in addresses if a not in fresh]
+    if not due:
+        return []
     counts = session.execute(
         select(Sighting.address, reporters, tenants, kinds)
-        .where(Sighting.address.in_(addresses), Sighting.seen_at >= since, ~confirmed)
+        .where(Sighting.address.in_(due), Sighting.seen_at >= since)
         .group_by(Sighting.address)
         .having(reporters >= policy.min_reporters, tenants >= policy.min_tenants)
         .order_by(Sighting.address)
