@@ -9,7 +9,9 @@ with a veth pair: ``tcpreplay`` sends the engine's benchmark capture (real corpu
 - ``tcpdump``: ``tcpdump -i rx0 -w /dev/null`` with the same snap length and kernel buffer, the
   peer: it only copies packets out of the kernel.
 
-Loss = 1 - analysed / sent (sent: tcpreplay's successful packets). The highest rate with loss
+Loss = 1 - analysed / sent (sent: tcpreplay's successful packets; the frames ``rx0`` counted
+as received are printed beside it, and the sensor's own line names kernel drops, read with
+``PACKET_STATISTICS``, and its own). The highest rate with loss
 below 0.1% is reported for both, and their ratio; so is each consumer's CPU time during the
 replay, as packets per CPU-second (what one core would sustain), because on a small machine
 the sender itself cannot go much faster than the consumer.
@@ -59,6 +61,7 @@ class Run:
     analysed: int
     note: str = ""
     cpu_s: float = 0.0
+    veth_rx: int = 0
 
     @property
     def per_core_pps(self) -> float:
@@ -118,6 +121,11 @@ def replay(ns: Namespace, capture: Path, pps: int, limit: int) -> tuple[int, flo
     return sent, float(find(r"Rated:.*?([\d.]+) pps", out))
 
 
+def veth_rx(ns: Namespace) -> int:
+    """Frames ``rx0`` has received so far (the kernel's count of what really arrived)."""
+    return int(ns.run(["cat", "/sys/class/net/rx0/statistics/rx_packets"]).stdout)
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -153,10 +161,11 @@ def measure(ns: Namespace, tool: str, capture: Path, pps: int, limit: int, workd
     try:
         wait_text(log, ready, 120)
         time.sleep(2.0)
-        cpu_before = cpu_seconds(proc.pid)
+        cpu_before, rx_before = cpu_seconds(proc.pid), veth_rx(ns)
         sent, rate = replay(ns, capture, pps, limit)
         time.sleep(3.0)
         cpu = cpu_seconds(proc.pid) - cpu_before
+        arrived = veth_rx(ns) - rx_before
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(120)
@@ -171,7 +180,7 @@ def measure(ns: Namespace, tool: str, capture: Path, pps: int, limit: int, workd
     else:
         analysed = int(find(r"(\d+) packets captured", text))
         note = "dropped by kernel " + find(r"(\d+) packets dropped by kernel", text)
-    return Run(tool, pps, sent, rate, analysed, note, cpu)
+    return Run(tool, pps, sent, rate, analysed, note, cpu, arrived)
 
 
 def latency(ns: Namespace, capture: Path, background_pps: int,
@@ -240,7 +249,8 @@ def main() -> None:
                 runs.append(run)
                 print(f"measured {tool} at {pps:,} pps: sent {run.sent:,} ({run.sent_pps:,.0f}"
                       f" pps achieved), analysed {run.analysed:,}, loss {run.loss:.3%}, "
-                      f"{run.note}, {run.cpu_s:.2f} CPU-s", file=sys.stderr)
+                      f"{run.note}, veth rx {run.veth_rx:,}, {run.cpu_s:.2f} CPU-s",
+                      file=sys.stderr)
         lats = {int(bg): [latency(ns, capture, int(bg), workdir / f"bg{bg}-{i}")
                           for i in range(args.repeat)] for bg in args.background.split(",")}
     print(f"\nlive capture of {capture.name} replayed with tcpreplay into a veth pair "

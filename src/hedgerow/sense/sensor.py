@@ -10,7 +10,9 @@ keeps moving and latency stays bounded; the kernel's own drops are counted separ
 On a quiet link the analysis thread still ticks every ``tick_s`` seconds so that flows and
 detector windows advance (the kernel timestamps packets with the same clock). Early alerts are
 asked for after every batch and tick, so a check runs as soon as the analyzer's rate and cost
-limits allow while an attack is still under way.
+limits allow while an attack is still under way; but while batches wait in the queue they are
+analysed first (an early check on stale flows would only delay them), for at most
+``early_defer_s`` seconds.
 
 Example (needs root; see ``hedgerow sense``):
     >>> sensor = Sensor(LiveCapture("eth0"), analyzer, SenseStats())   # doctest: +SKIP
@@ -73,6 +75,7 @@ class Sensor:
         queue_batches: int = 16,
         tick_s: float = 0.25,
         report_every_s: float = 10.0,
+        early_defer_s: float = 2.0,
     ) -> None:
         self.capture = capture
         self.analyzer = analyzer
@@ -83,6 +86,7 @@ class Sensor:
         self.on_report = on_report
         self.tick_s = tick_s
         self.report_every_s = report_every_s
+        self.early_defer_s = early_defer_s
         self._queue: queue.Queue[Frames] = queue.Queue(maxsize=queue_batches)
         self._decide: queue.Queue[Alert | None] = queue.Queue()
         self._capturing = threading.Event()
@@ -96,7 +100,7 @@ class Sensor:
         decider = threading.Thread(target=self._decision_loop, name="decide", daemon=True)
         decider.start()
         deadline = time.monotonic() + duration_s if duration_s is not None else None
-        last_tick = last_report = time.monotonic()
+        last_tick = last_report = asked = time.monotonic()
         before = self.stats.snapshot()
         try:
             while True:
@@ -113,8 +117,11 @@ class Sensor:
                     if self._queue.empty():
                         self._emit(self.analyzer.advance(time.time()))
                     last_tick = time.monotonic()
-                # The analyzer says when an early check is due (a cheap no-op until then).
-                self._emit(self.analyzer.early(time.time()))
+                # The analyzer says when an early check is due (a cheap no-op until then);
+                # while batches wait, they go first (for at most ``early_defer_s``).
+                if self._queue.empty() or time.monotonic() - asked >= self.early_defer_s:
+                    self._emit(self.analyzer.early(time.time()))
+                    asked = time.monotonic()
                 if self.on_report is not None and time.monotonic() - last_report >= \
                         self.report_every_s:
                     snap = self.stats.snapshot()
