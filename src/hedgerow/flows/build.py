@@ -26,8 +26,7 @@ from hedgerow.flows.derive import (
     endpoints,
     ipv4_mapped,
     ipv6_texts,
-    sizes,
-    state_codes,
+    sizes_and_states,
     uid_hashes,
 )
 from hedgerow.flows.schema import FLOW_SCHEMA, FlowBatch, empty_flows
@@ -79,7 +78,7 @@ def build_flows(t: k.FlowTable, pool: npt.NDArray[np.uint8]) -> FlowBatch:
     hi, lo, orig_p, resp_p = endpoints(t)
     addrs = addr_strings(hi, lo)
     is_tcp = t.proto == 6
-    size, missed = sizes(t)
+    size, missed, states = sizes_and_states(t)
     history = row_strings(t.history, t.hist_len.astype(np.int64), null_if_empty=True)
     duration_ns = t.last_ns - t.first_ns
     no_duration = duration_ns <= 0
@@ -96,7 +95,7 @@ def build_flows(t: k.FlowTable, pool: npt.NDArray[np.uint8]) -> FlowBatch:
         "duration": _masked(duration_ns / 1e9, no_duration),
         "orig_bytes": _masked(size[:, 0], no_duration),
         "resp_bytes": _masked(size[:, 1], no_duration),
-        "conn_state": _STATE_NAMES.gather(state_codes(t, size)),
+        "conn_state": _STATE_NAMES.gather(states),
         "local_orig": _null_series(n, pa.bool_()),
         "local_resp": _null_series(n, pa.bool_()),
         "missed_bytes": missed,

@@ -25,16 +25,8 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
-from hedgerow.flows.derive import (
-    PROTO_NAMES,
-    STATES,
-    endpoints,
-    ipv4_mapped,
-    ipv6_texts,
-    sizes,
-    state_codes,
-    uid_hashes,
-)
+from hedgerow.flows import kernels as k
+from hedgerow.flows.derive import PROTO_NAMES, STATES, ipv4_mapped, ipv6_texts
 from hedgerow.flows.kernels import PAYLOAD_KEEP
 from hedgerow.flows.rows import FlowRows
 from hedgerow.flows.service import SERVICE_NAMES, service_codes
@@ -164,25 +156,32 @@ def _format_rows(
     out: npt.NDArray[np.uint8],
     first_ns: npt.NDArray[np.int64],
     last_ns: npt.NDArray[np.int64],
-    h1: npt.NDArray[np.uint64],
-    h2: npt.NDArray[np.uint64],
-    addr_lo: npt.NDArray[np.uint64],
-    addr_v6: npt.NDArray[np.int64],
+    a_hi: npt.NDArray[np.uint64],
+    a_lo: npt.NDArray[np.uint64],
+    b_hi: npt.NDArray[np.uint64],
+    b_lo: npt.NDArray[np.uint64],
+    a_port: npt.NDArray[np.int32],
+    b_port: npt.NDArray[np.int32],
+    orig_is_a: npt.NDArray[np.bool_],
+    proto: npt.NDArray[np.int32],
+    vlan: npt.NDArray[np.int32],
+    v6_row: npt.NDArray[np.int64],
     v6_blob: npt.NDArray[np.uint8],
     v6_off: npt.NDArray[np.int64],
-    orig_p: npt.NDArray[np.int32],
-    resp_p: npt.NDArray[np.int32],
-    proto: npt.NDArray[np.int32],
     service: npt.NDArray[np.int16],
-    size: npt.NDArray[np.int64],
+    seq_start: npt.NDArray[np.int64],
+    seq_max: npt.NDArray[np.int64],
+    acked: npt.NDArray[np.int64],
+    fin_end: npt.NDArray[np.int64],
     missed: npt.NDArray[np.int64],
+    seen: npt.NDArray[np.bool_],
+    pay_bytes: npt.NDArray[np.int64],
     state: npt.NDArray[np.int8],
     history: npt.NDArray[np.uint8],
     hist_len: npt.NDArray[np.int32],
     pkts: npt.NDArray[np.int64],
     ip_bytes: npt.NDArray[np.int64],
     mac: npt.NDArray[np.uint64],
-    vlan: npt.NDArray[np.int32],
     syn_cnt: npt.NDArray[np.int64],
     ack_only_cnt: npt.NDArray[np.int64],
     rst_cnt: npt.NDArray[np.int64],
@@ -197,11 +196,13 @@ def _format_rows(
     digits62: npt.NDArray[np.uint8],
     digits64: npt.NDArray[np.uint8],
 ) -> int:
-    """Write one conn.log line per flow into ``out``; the number of bytes written.
+    """Write one conn.log line per flow-table row into ``out``; the number of bytes written.
 
-    ``names``/``name_off`` hold the proto (0..255), conn_state (256..268) and service (269..)
-    names; ``addr_*`` the originators then the responders; ``addr_v6[i]`` is the row of address
-    ``i`` in the IPv6 texts (``v6_blob``/``v6_off``) or -1 for IPv4.
+    Uids, sizes and ``conn_state`` are derived here as :mod:`hedgerow.flows.derive` derives
+    them for frames (same hash; the same inline kernels). ``names``/``name_off`` hold the proto
+    (0..255), conn_state (256..268) and service (269..) names; ``v6_row[2 f + side]`` (side 0:
+    endpoint a) is the row of that address in the IPv6 texts (``v6_blob``/``v6_off``), or -1
+    for IPv4.
     """
     n = first_ns.shape[0]
     pos = 0
@@ -212,27 +213,26 @@ def _format_rows(
         out[pos] = tab
         out[pos + 1] = 67  # 'C'
         pos += 2
-        v = h1[f]
+        h1, h2 = k.uid_hash(a_hi, a_lo, b_hi, b_lo, a_port, b_port, proto, vlan, first_ns, f)
         for _ in range(11):
-            out[pos] = digits62[np.int64(v % base62)]
-            v //= base62
+            out[pos] = digits62[np.int64(h1 % base62)]
+            h1 //= base62
             pos += 1
-        v = h2[f]
         for _ in range(6):
-            out[pos] = digits62[np.int64(v % base62)]
-            v //= base62
+            out[pos] = digits62[np.int64(h2 % base62)]
+            h2 //= base62
             pos += 1
         for side in range(2):
+            is_a = orig_is_a[f] == (side == 0)
             out[pos] = tab
             pos += 1
-            a = side * n + f
-            row = addr_v6[a]
+            row = v6_row[2 * f + (0 if is_a else 1)]
             if row < 0:
-                pos = _ipv4(out, pos, addr_lo[a])
+                pos = _ipv4(out, pos, a_lo[f] if is_a else b_lo[f])
             else:
                 pos = _bytes(out, pos, v6_blob, v6_off[row], v6_off[row + 1])
             out[pos] = tab
-            pos = _int(out, pos + 1, orig_p[f] if side == 0 else resp_p[f])
+            pos = _int(out, pos + 1, a_port[f] if is_a else b_port[f])
         out[pos] = tab
         p = proto[f]
         pos = _bytes(out, pos + 1, names, name_off[p], name_off[p + 1])
@@ -246,23 +246,31 @@ def _format_rows(
             pos = _bytes(out, pos, names, name_off[269 + code], name_off[270 + code])
         out[pos] = tab
         pos += 1
+        lost = np.int64(0)
+        if p == 6:
+            size0, lost0 = k.tcp_size(seq_start, seq_max, acked, fin_end, missed, seen, f, 0)
+            size1, lost1 = k.tcp_size(seq_start, seq_max, acked, fin_end, missed, seen, f, 1)
+            lost = lost0 + lost1
+        else:
+            size0 = pay_bytes[f, 0]
+            size1 = pay_bytes[f, 1]
         if last_ns[f] - first_ns[f] > 0:
             pos = _seconds(out, pos, last_ns[f] - first_ns[f])
             out[pos] = tab
-            pos = _int(out, pos + 1, size[f, 0])
+            pos = _int(out, pos + 1, size0)
             out[pos] = tab
-            pos = _int(out, pos + 1, size[f, 1])
+            pos = _int(out, pos + 1, size1)
         else:
             for c in (45, tab, 45, tab, 45):
                 out[pos] = c
                 pos += 1
         out[pos] = tab
-        s = 256 + np.int64(state[f])
+        s = 256 + k.conn_state(state, pkts, history, hist_len, p, size0, size1, f)
         pos = _bytes(out, pos + 1, names, name_off[s], name_off[s + 1])
         for c in (tab, 45, tab, 45, tab):  # local_orig, local_resp: unset
             out[pos] = c
             pos += 1
-        pos = _int(out, pos, missed[f])
+        pos = _int(out, pos, lost)
         out[pos] = tab
         pos += 1
         if hist_len[f] == 0:
@@ -291,14 +299,10 @@ def _format_rows(
             for d in range(2):
                 out[pos] = tab
                 pos = _base64(out, pos + 1, pool, pl_slot[f], d, payload_len[f, d], digits64)
-        tcp = proto[f] == 6
+        tcp = p == 6
         for value in (
-            syn_cnt[f, 0],
-            ack_only_cnt[f, 0],
-            rst_cnt[f, 0],
-            fin_cnt[f, 0],
-            rst_cnt[f, 1],
-        ):
+            syn_cnt[f, 0], ack_only_cnt[f, 0], rst_cnt[f, 0], fin_cnt[f, 0], rst_cnt[f, 1],
+        ):  # fmt: skip
             out[pos] = tab
             pos = _int(out, pos + 1, value if tcp else 0)
         out[pos] = tab
@@ -334,23 +338,26 @@ class ConnTsvFormatter:
         bound = n * (_ROW_BOUND + (_PAYLOAD_BOUND if self.payload else 0))
         if self._buf.shape[0] < bound:
             self._buf = np.empty(bound, np.uint8)
-        hi, lo, orig_p, resp_p = endpoints(t)
-        v6_index = np.full(2 * n, -1, np.int64)
+        v6_row = np.full(2 * n, -1, np.int64)
         v6_blob, v6_off = _names([])
+        hi = np.stack([t.a_hi, t.b_hi], axis=1).reshape(-1)
+        lo = np.stack([t.a_lo, t.b_lo], axis=1).reshape(-1)
         v4 = ipv4_mapped(hi, lo)
         if not v4.all():
-            v6_rows = np.flatnonzero(~v4)
-            texts, inverse = ipv6_texts(hi[v6_rows], lo[v6_rows])
+            v6_at = np.flatnonzero(~v4)
+            texts, inverse = ipv6_texts(hi[v6_at], lo[v6_at])
             v6_blob, v6_off = _names(texts)
-            v6_index[v6_rows] = inverse
-        size, missed = sizes(t)
-        h1, h2 = uid_hashes(t)
+            v6_row[v6_at] = inverse
+        oa = t.orig_is_a
+        orig_p = np.where(oa, t.a_port, t.b_port)
+        resp_p = np.where(oa, t.b_port, t.a_port)
         service = service_codes(pool, t.pl_slot, t.payload_len, t.proto, orig_p, resp_p)
         end = _format_rows(
-            self._buf, t.first_ns, t.last_ns, h1, h2, lo, v6_index, v6_blob, v6_off,
-            orig_p, resp_p, t.proto, service, size, missed, state_codes(t, size), t.history,
-            t.hist_len, t.pkts, t.ip_bytes, t.mac, t.vlan, t.syn_cnt, t.ack_only_cnt,
-            t.rst_cnt, t.fin_cnt, t.mirai, self.payload, pool, t.pl_slot, t.payload_len,
-            _NAMES_BLOB, _NAMES_OFF, _B62, _B64,
+            self._buf, t.first_ns, t.last_ns, t.a_hi, t.a_lo, t.b_hi, t.b_lo, t.a_port,
+            t.b_port, oa, t.proto, t.vlan, v6_row, v6_blob, v6_off, service, t.seq_start,
+            t.seq_max, t.acked, t.fin_end, t.missed, t.seen, t.pay_bytes, t.state, t.history,
+            t.hist_len, t.pkts, t.ip_bytes, t.mac, t.syn_cnt, t.ack_only_cnt, t.rst_cnt,
+            t.fin_cnt, t.mirai, self.payload, pool, t.pl_slot, t.payload_len, _NAMES_BLOB,
+            _NAMES_OFF, _B62, _B64,
         )  # fmt: skip
         return self._buf.data[:end]

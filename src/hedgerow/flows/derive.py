@@ -42,13 +42,10 @@ STATES = [
     "S0",
     "S1",
 ]
-"""``conn_state`` text by the codes of :func:`hedgerow.flows.kernels.conn_state_codes`."""
+"""``conn_state`` text by the codes of :func:`hedgerow.flows.kernels.conn_state`."""
 
 _MAPPED = np.uint64(0x0000_FFFF_0000_0000)
 _V4_MASK = np.uint64(0xFFFF_FFFF_0000_0000)
-_ACK_SLACK = 1 << 24
-"""Peer ACKs extend an endpoint's size over unseen data only up to this many bytes (guards
-against acknowledgement numbers from another sequence space)."""
 
 
 def ipv4_mapped(hi: npt.NDArray[np.uint64], lo: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
@@ -82,50 +79,17 @@ def endpoints(
 
 def uid_hashes(t: k.FlowTable) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
     """The two hashes behind a flow's uid (key and start time), see ``text.uid_strings``."""
-    h1 = _splitmix(t.a_lo ^ _splitmix(t.b_lo ^ t.first_ns.astype(np.uint64)))
-    h1 = _splitmix(h1 ^ t.a_hi ^ (t.b_hi * np.uint64(3)))
-    ports = (t.a_port.astype(np.uint64) << np.uint64(32)) | t.b_port.astype(np.uint64)
-    h2 = _splitmix(
-        h1
-        ^ ports
-        ^ (t.proto.astype(np.uint64) << np.uint64(20))
-        ^ (t.vlan.astype(np.uint64) << np.uint64(48))
+    return k.uid_hashes(
+        t.a_hi, t.a_lo, t.b_hi, t.b_lo, t.a_port, t.b_port, t.proto, t.vlan, t.first_ns
     )
-    return h1, h2
 
 
-def _splitmix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    with np.errstate(over="ignore"):
-        z = x + np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return z ^ (z >> np.uint64(31))
-
-
-def _tcp_sizes(t: k.FlowTable) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Payload bytes per endpoint from sequence ranges, and bytes missed (gaps + acked unseen)."""
-    end = t.seq_max.copy()
-    fin_cap = np.where(t.fin_end >= 0, t.fin_end, np.iinfo(np.int64).max)
-    acked = np.minimum(t.acked, fin_cap)
-    extend = (acked > end) & (acked - end <= _ACK_SLACK)
-    unseen = np.where(extend, acked - end, 0)
-    end = np.where(extend, acked, end)
-    size = np.where(t.seen, np.maximum(end - t.seq_start, 0), 0)
-    return size, t.missed + unseen
-
-
-def sizes(t: k.FlowTable) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Payload bytes per direction (``(n, 2)``; TCP from sequence ranges) and missed bytes."""
-    is_tcp = (t.proto == 6)[:, None]
-    tcp_size, tcp_missed = _tcp_sizes(t)
-    size = np.where(is_tcp, tcp_size, t.pay_bytes)
-    missed = np.where(is_tcp, tcp_missed, 0).sum(axis=1)
-    return size, missed
-
-
-def state_codes(t: k.FlowTable, size: npt.NDArray[np.int64]) -> npt.NDArray[np.int8]:
-    """``conn_state`` codes (indexes into :data:`STATES`) by Zeek's decision table."""
-    is_tcp = t.proto == 6
-    is_udp = (t.proto == 17) | (t.proto == 254)  # ARP exchanges get UDP-like states
-    rstos0 = k.rstos0_history(t.history, t.hist_len)
-    return k.conn_state_codes(t.state, size, t.pkts, rstos0, is_tcp, is_udp)
+def sizes_and_states(
+    t: k.FlowTable,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int8]]:
+    """Payload bytes per direction (``(n, 2)``; TCP from sequence ranges), missed bytes, and
+    ``conn_state`` codes (indexes into :data:`STATES`) by Zeek's decision table."""
+    return k.sizes_and_states(
+        t.proto, t.seq_start, t.seq_max, t.acked, t.fin_end, t.missed, t.seen, t.pay_bytes,
+        t.state, t.pkts, t.history, t.hist_len,
+    )  # fmt: skip

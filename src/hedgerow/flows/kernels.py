@@ -719,82 +719,184 @@ def pack_payloads(
     return out
 
 
-@nb.njit(cache=True)
-def rstos0_history(
-    history: npt.NDArray[np.uint8], hist_len: npt.NDArray[np.int32]
-) -> npt.NDArray[np.bool_]:
-    """Zeek's RSTOS0 test on the history: ``/^\\^?S[^HAFGIQ]*R/``."""
-    n = hist_len.shape[0]
-    out = np.zeros(n, np.bool_)
-    for f in range(n):
-        j = 0
-        if j < hist_len[f] and history[f, j] == 94:  # '^'
-            j += 1
-        if j >= hist_len[f] or history[f, j] != 83:  # 'S'
-            continue
+_ACK_SLACK = 1 << 24
+"""Peer ACKs extend an endpoint's size over unseen data only up to this many bytes (guards
+against acknowledgement numbers from another sequence space)."""
+_INT64_MAX = np.int64(np.iinfo(np.int64).max)
+
+
+@nb.njit(cache=True, inline="always")
+def _rstos0(history: npt.NDArray[np.uint8], hist_len: npt.NDArray[np.int32], f: int) -> bool:
+    """Zeek's RSTOS0 test on flow ``f``'s history: ``/^\\^?S[^HAFGIQ]*R/``."""
+    j = 0
+    if j < hist_len[f] and history[f, j] == 94:  # '^'
         j += 1
-        while j < hist_len[f]:
-            c = history[f, j]
-            if c == 82:  # 'R'
-                out[f] = True
-                break
-            if c in (72, 65, 70, 71, 73, 81):  # H A F G I Q
-                break
-            j += 1
-    return out
+    if j >= hist_len[f] or history[f, j] != 83:  # 'S'
+        return False
+    j += 1
+    while j < hist_len[f]:
+        c = history[f, j]
+        if c == 82:  # 'R'
+            return True
+        if c in (72, 65, 70, 71, 73, 81):  # H A F G I Q
+            return False
+        j += 1
+    return False
 
 
-# conn_state codes, in the order of ``build._STATES``
+# conn_state codes, in the order of ``derive.STATES``
 _REJ, _RSTRH, _RSTR, _RSTOS0, _OTH, _RSTO, _SF, _SH, _S2, _SHR, _S3, _S0, _S1 = range(13)
 
 
-@nb.njit(cache=True)
-def conn_state_codes(
+@nb.njit(cache=True, inline="always")
+def tcp_size(
+    seq_start: npt.NDArray[np.int64],
+    seq_max: npt.NDArray[np.int64],
+    acked: npt.NDArray[np.int64],
+    fin_end: npt.NDArray[np.int64],
+    missed: npt.NDArray[np.int64],
+    seen: npt.NDArray[np.bool_],
+    f: int,
+    d: int,
+) -> tuple[np.int64, np.int64]:
+    """Payload bytes of TCP endpoint ``d`` of flow ``f`` from its sequence range, and the bytes
+    it missed (gaps + data the peer acknowledged beyond what was seen, up to a FIN)."""
+    end = seq_max[f, d]
+    ack = acked[f, d]
+    if fin_end[f, d] >= 0 and fin_end[f, d] < ack:
+        ack = fin_end[f, d]
+    unseen = np.int64(0)
+    if ack > end and ack - end <= _ACK_SLACK:
+        unseen = ack - end
+        end = ack
+    size = np.int64(0)
+    if seen[f, d] and end > seq_start[f, d]:
+        size = end - seq_start[f, d]
+    return size, missed[f, d] + unseen
+
+
+@nb.njit(cache=True, inline="always")
+def conn_state(
     state: npt.NDArray[np.int8],
-    size: npt.NDArray[np.int64],
     pkts: npt.NDArray[np.int64],
-    rstos0: npt.NDArray[np.bool_],
-    is_tcp: npt.NDArray[np.bool_],
-    is_udp: npt.NDArray[np.bool_],
-) -> npt.NDArray[np.int8]:
-    """Zeek's ``conn_state()`` decision table over the endpoint states (codes, see above)."""
-    n = state.shape[0]
-    out = np.empty(n, np.int8)
+    history: npt.NDArray[np.uint8],
+    hist_len: npt.NDArray[np.int32],
+    proto: int | np.int32,
+    size0: int | np.int64,
+    size1: int | np.int64,
+    f: int,
+) -> int:
+    """Zeek's ``conn_state()`` decision table for flow ``f`` (a code, see above)."""
+    if proto == 17 or proto == 254:  # ARP exchanges get UDP-like states
+        o = pkts[f, 0] > 0
+        r = pkts[f, 1] > 0
+        return (_SF if r else _S0) if o else (_SHR if r else _OTH)
+    if proto != 6:
+        return _OTH
+    os_ = state[f, 0]
+    rs = state[f, 1]
+    o_in = os_ in (INACTIVE, PARTIAL)
+    r_in = rs in (INACTIVE, PARTIAL)
+    if rs == RESET:
+        if os_ in (SYN_SENT, SYN_ACK_SENT) or (os_ == RESET and size0 == 0 and size1 == 0):
+            return _REJ
+        return _RSTRH if o_in else _RSTR
+    if os_ == RESET:
+        if not r_in:
+            return _RSTO
+        return _RSTOS0 if _rstos0(history, hist_len, f) else _OTH
+    if rs == CLOSED and os_ == CLOSED:
+        return _SF
+    if os_ == CLOSED:
+        return _SH if r_in else _S2
+    if rs == CLOSED:
+        return _SHR if o_in else _S3
+    if os_ == SYN_SENT and rs == INACTIVE:
+        return _S0
+    if os_ == ESTABLISHED and rs == ESTABLISHED:
+        return _S1
+    return _OTH
+
+
+@nb.njit(cache=True)
+def sizes_and_states(
+    proto: npt.NDArray[np.int32],
+    seq_start: npt.NDArray[np.int64],
+    seq_max: npt.NDArray[np.int64],
+    acked: npt.NDArray[np.int64],
+    fin_end: npt.NDArray[np.int64],
+    missed: npt.NDArray[np.int64],
+    seen: npt.NDArray[np.bool_],
+    pay_bytes: npt.NDArray[np.int64],
+    state: npt.NDArray[np.int8],
+    pkts: npt.NDArray[np.int64],
+    history: npt.NDArray[np.uint8],
+    hist_len: npt.NDArray[np.int32],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int8]]:
+    """Per flow: payload bytes per direction (TCP from sequence ranges, else as counted),
+    missed bytes (TCP only) and the ``conn_state`` code."""
+    n = proto.shape[0]
+    size = np.empty((n, 2), np.int64)
+    lost = np.zeros(n, np.int64)
+    codes = np.empty(n, np.int8)
     for f in range(n):
-        if is_udp[f]:
-            o = pkts[f, 0] > 0
-            r = pkts[f, 1] > 0
-            out[f] = (_SF if r else _S0) if o else (_SHR if r else _OTH)
-            continue
-        if not is_tcp[f]:
-            out[f] = _OTH
-            continue
-        os_ = state[f, 0]
-        rs = state[f, 1]
-        o_in = os_ in (INACTIVE, PARTIAL)
-        r_in = rs in (INACTIVE, PARTIAL)
-        if rs == RESET:
-            if os_ in (SYN_SENT, SYN_ACK_SENT) or (
-                os_ == RESET and size[f, 0] == 0 and size[f, 1] == 0
-            ):
-                code = _REJ
-            elif o_in:
-                code = _RSTRH
+        p = proto[f]
+        for d in range(2):
+            if p == 6:
+                sz, ms = tcp_size(seq_start, seq_max, acked, fin_end, missed, seen, f, d)
+                size[f, d] = sz
+                lost[f] += ms
             else:
-                code = _RSTR
-        elif os_ == RESET:
-            code = (_RSTOS0 if rstos0[f] else _OTH) if r_in else _RSTO
-        elif rs == CLOSED and os_ == CLOSED:
-            code = _SF
-        elif os_ == CLOSED:
-            code = _SH if r_in else _S2
-        elif rs == CLOSED:
-            code = _SHR if o_in else _S3
-        elif os_ == SYN_SENT and rs == INACTIVE:
-            code = _S0
-        elif os_ == ESTABLISHED and rs == ESTABLISHED:
-            code = _S1
-        else:
-            code = _OTH
-        out[f] = code
-    return out
+                size[f, d] = pay_bytes[f, d]
+        codes[f] = conn_state(state, pkts, history, hist_len, p, size[f, 0], size[f, 1], f)
+    return size, lost, codes
+
+
+@nb.njit(cache=True, inline="always")
+def _splitmix(x: np.uint64) -> np.uint64:
+    z = x + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@nb.njit(cache=True, inline="always")
+def uid_hash(
+    a_hi: npt.NDArray[np.uint64],
+    a_lo: npt.NDArray[np.uint64],
+    b_hi: npt.NDArray[np.uint64],
+    b_lo: npt.NDArray[np.uint64],
+    a_port: npt.NDArray[np.int32],
+    b_port: npt.NDArray[np.int32],
+    proto: npt.NDArray[np.int32],
+    vlan: npt.NDArray[np.int32],
+    first_ns: npt.NDArray[np.int64],
+    f: int,
+) -> tuple[np.uint64, np.uint64]:
+    """The two hashes behind flow ``f``'s uid: its key and start time (deterministic)."""
+    h1 = _splitmix(a_lo[f] ^ _splitmix(b_lo[f] ^ np.uint64(first_ns[f])))
+    h1 = _splitmix(h1 ^ a_hi[f] ^ (b_hi[f] * np.uint64(3)))
+    key = (np.uint64(a_port[f]) << np.uint64(32)) | np.uint64(b_port[f])
+    key ^= (np.uint64(proto[f]) << np.uint64(20)) ^ (np.uint64(vlan[f]) << np.uint64(48))
+    return h1, _splitmix(h1 ^ key)
+
+
+@nb.njit(cache=True)
+def uid_hashes(
+    a_hi: npt.NDArray[np.uint64],
+    a_lo: npt.NDArray[np.uint64],
+    b_hi: npt.NDArray[np.uint64],
+    b_lo: npt.NDArray[np.uint64],
+    a_port: npt.NDArray[np.int32],
+    b_port: npt.NDArray[np.int32],
+    proto: npt.NDArray[np.int32],
+    vlan: npt.NDArray[np.int32],
+    first_ns: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """:func:`uid_hash` of every flow."""
+    n = first_ns.shape[0]
+    h1 = np.empty(n, np.uint64)
+    h2 = np.empty(n, np.uint64)
+    for f in range(n):
+        h1[f], h2[f] = uid_hash(a_hi, a_lo, b_hi, b_lo, a_port, b_port, proto, vlan, first_ns, f)
+    return h1, h2

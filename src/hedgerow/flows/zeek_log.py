@@ -123,8 +123,9 @@ def sniff_conn_log(head: bytes) -> str | None:
             return "tsv"
         if not line.startswith(b"#"):
             break
-    # JSON lines: a damaged first line must not hide the records after it.
-    if any(line.lstrip().startswith(b'{"') for line in lines[:8]) or text.startswith(b"{"):
+    # JSON lines: damaged first lines must not hide the records after them (any record in
+    # the head counts).
+    if any(line.lstrip().startswith(b'{"') for line in lines) or text.startswith(b"{"):
         return "json"
     return None
 
