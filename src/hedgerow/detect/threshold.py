@@ -118,10 +118,11 @@ class ThresholdDetector(Detector):
             actors = [str(keyed[rule.actor])] if rule.actor in keyed else sorted(ep.actors)
             targets = [str(keyed[rule.target])] if rule.target in keyed else sorted(ep.targets)
             complete = True
+            distinct = sorted(ep.distinct)  # once: peers, and the evidence's sample
             if rule.distinct == rule.actor:
-                actors = sorted(ep.distinct) or actors
+                actors = distinct or actors
             elif rule.distinct == rule.target:
-                targets = sorted(ep.distinct) or targets
+                targets = distinct or targets
             else:
                 complete = rule.actor in keyed and rule.target in keyed
             alert = make_alert(
@@ -134,7 +135,7 @@ class ThresholdDetector(Detector):
                 end=ep.end,
                 window_key=int(ep.first_window * rule.window),
                 measure=self._measure(ep),
-                evidence=self._evidence(ep, keyed),
+                evidence=self._evidence(ep, keyed, distinct),
                 complete=complete,
             )
             if alert.direction in rule.directions:
@@ -152,7 +153,9 @@ class ThresholdDetector(Detector):
             return f"{int(ep.total)} {_NOUNS.get(rule.sum, rule.sum)}, {span}"
         return span
 
-    def _evidence(self, ep: Episode, keyed: dict[str, object]) -> dict[str, object]:
+    def _evidence(
+        self, ep: Episode, keyed: dict[str, object], distinct: list[str]
+    ) -> dict[str, object]:
         rule = self.rule
         ev: dict[str, object] = {
             "flows": ep.flows,
@@ -164,7 +167,7 @@ class ThresholdDetector(Detector):
             ev["distinct"] = {
                 "field": rule.distinct,
                 "count": ep.distinct_count,
-                "sample": sorted(ep.distinct)[:20],
+                "sample": distinct[:20],
             }
         if rule.sum:
             ev["sum"] = {"field": rule.sum, "total": ep.total}

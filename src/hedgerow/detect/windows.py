@@ -267,21 +267,20 @@ class WindowAggregator:
         A count or sum over two windows is the sum of the two windows' own, so those rules
         pair up one row per (key, window); only a distinct count needs the rows themselves.
         """
-        if not self.distinct:
+        if self.distinct:
+            rows = rows.select(*self._kw, "_d")
+        else:
             rows = rows.group_by(self._kw).agg(pl.len().cast(pl.Int64).alias("_n"),
                                                pl.col("_s").sum())
         current = rows.filter(pl.col("_w") >= first)
         shifted = rows.filter(pl.col("_w") < closed_through).with_columns(pl.col("_w") + 1)
         pairs = pl.concat([current, shifted], how="vertical_relaxed").filter(pl.col("_w") >= first)
-        n = pl.len() if self.distinct else pl.col("_n").sum()
-        aggs = [n.alias("n"), pl.col("_s").sum().alias("s")]
         if self.distinct:
-            aggs.append(pl.col("_d").drop_nulls().n_unique().alias("nd"))
+            aggs = [pl.len().alias("n"), pl.col("_d").drop_nulls().n_unique().alias("nd")]
             measure = pl.col("nd").cast(pl.Float64)
-        elif self.sum_col:
-            measure = pl.col("s")
         else:
-            measure = pl.col("n").cast(pl.Float64)
+            aggs = [pl.col("_n").sum().alias("n"), pl.col("_s").sum().alias("s")]
+            measure = pl.col("s") if self.sum_col else pl.col("n").cast(pl.Float64)
         stats = pairs.group_by(self._kw).agg(aggs)
         return stats.filter((measure >= self.capacity) & (pl.col("n") >= self.min_flows)).select(
             self._kw
