@@ -123,7 +123,25 @@ def _port_table(ports: dict[int, str]) -> npt.NDArray[np.int16]:
     return table
 
 
+def _candidate_masks() -> npt.NDArray[np.uint64]:
+    """Which rules can match, as bit masks: row ``d * 256 + b`` holds the prefix rules of side
+    ``d`` whose bytes start with ``b``; row 512 the substring rules (always candidates)."""
+    if len(PAYLOAD_RULES) > 64:
+        raise ValueError("at most 64 payload rules (one bit each)")
+    masks = np.zeros(513, np.uint64)
+    for r, (_, side, how, needle, _also) in enumerate(PAYLOAD_RULES):
+        bit = np.uint64(1 << r)
+        if how == CONTAINS:
+            masks[512] |= bit
+            continue
+        for d in (ORIG, RESP):
+            if side in (d, EITHER):
+                masks[d * 256 + needle[0]] |= bit
+    return masks
+
+
 _RULES, _BLOB = _compile_rules()
+_CANDIDATES = _candidate_masks()
 _TCP_PORTS = _port_table(PORTS_TCP)
 _UDP_PORTS = _port_table(PORTS_UDP)
 _TELNET = _CODE["telnet"]
@@ -180,15 +198,24 @@ def _classify(
     tcp_ports: npt.NDArray[np.int16],
     udp_ports: npt.NDArray[np.int16],
     telnet: int,
+    candidates: npt.NDArray[np.uint64],
 ) -> npt.NDArray[np.int16]:
     n = pl_slot.shape[0]
     out = np.full(n, -1, np.int16)
+    one = np.uint64(1)
     for f in range(n):
         row = pl_slot[f]
         if row < 0:
             continue
+        # A prefix rule can match only when its side starts with its first byte.
+        cand = candidates[512]
+        for d in range(2):
+            if lengths[f, d] > 0:
+                cand |= candidates[d * 256 + np.int64(pool[row, d, 0])]
         code = -1
         for r in range(rules.shape[0]):
+            if not (cand >> np.uint64(r)) & one:
+                continue
             if rules[r, 0] == telnet and proto[f] != 6:
                 continue
             if not _match(
@@ -229,7 +256,7 @@ def service_codes(
     """
     return _classify(
         pool, pl_slot, payload_len, proto.astype(np.int32), orig_p.astype(np.int32),
-        resp_p.astype(np.int32), _RULES, _BLOB, _TCP_PORTS, _UDP_PORTS, _TELNET,
+        resp_p.astype(np.int32), _RULES, _BLOB, _TCP_PORTS, _UDP_PORTS, _TELNET, _CANDIDATES,
     )  # fmt: skip
 
 
