@@ -60,17 +60,18 @@ def _int(out: npt.NDArray[np.uint8], pos: int, value: int | np.int64) -> int:
         out[pos] = 45  # '-'
         pos += 1
         v = -v
+    # Unsigned arithmetic: division by 10 without the sign fix-ups of Python's floor division.
+    u = np.uint64(v)
+    ten = np.uint64(10)
     digits = 1
-    rest = v // 10
-    while rest > 0:
+    bound = ten
+    while digits < 20 and u >= bound:
         digits += 1
-        rest //= 10
+        bound *= ten
     end = pos + digits
-    p = end - 1
-    for _ in range(digits):
-        out[p] = 48 + v % 10
-        v //= 10
-        p -= 1
+    for p in range(end - 1, pos - 1, -1):
+        out[p] = np.uint8(np.uint64(48) + u % ten)
+        u //= ten
     return end
 
 
