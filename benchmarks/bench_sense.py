@@ -251,8 +251,13 @@ def main() -> None:
                       f" pps achieved), analysed {run.analysed:,}, loss {run.loss:.3%}, "
                       f"{run.note}, veth rx {run.veth_rx:,}, {run.cpu_s:.2f} CPU-s",
                       file=sys.stderr)
-        lats = {int(bg): [latency(ns, capture, int(bg), workdir / f"bg{bg}-{i}")
-                          for i in range(args.repeat)] for bg in args.background.split(",")}
+        lats: dict[int, list[dict[str, float | str]]] = {}
+        for bg in (int(b) for b in args.background.split(",")):
+            for i in range(args.repeat):
+                trial = latency(ns, capture, bg, workdir / f"bg{bg}-{i}")
+                lats.setdefault(bg, []).append(trial)
+                print(f"latency with {bg:,} pkts/s of background: alert {trial['alert_s']:.2f} s"
+                      f" ({trial['stage']}), quarantine {trial['rule_s']:.2f} s", file=sys.stderr)
     print(f"\nlive capture of {capture.name} replayed with tcpreplay into a veth pair "
           f"(snaplen {SNAPLEN}, {RING_MB} MiB kernel buffer for both)")
     print(f"{'target pps':>11}{'sent pps':>11}{'hedgerow loss':>15}{'tcpdump loss':>14}"
