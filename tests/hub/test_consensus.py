@@ -8,8 +8,10 @@ import time
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from hedgerow.hub.consensus import ConsensusPolicy, listable
+from hedgerow.hub.consensus import ConsensusPolicy, listable, recompute
+from hedgerow.hub.models import BlocklistEntry, Sighting
 
 from .conftest import Hub, build_hub
 
@@ -149,3 +151,40 @@ def test_background_consensus_worker(db_url: str) -> None:
         assert listed(hub, creds[0]) == [ATTACKER]
     finally:
         hub.state.engine.dispose()
+
+
+def test_sightings_rewritten_once_per_refresh_and_confirmations_memoised(hub: Hub) -> None:
+    """A credential that keeps reporting an attacker rewrites its sighting at most once per
+    ``refresh_s``; the worker's memo skips listings confirmed within ``refresh_s`` and
+    re-confirms them after it."""
+    policy = hub.state.policy
+    homes = [hub.tenant(f"home-{i}", "household") for i in range(3)]
+    creds = [hub.enrol(t, f"gw-{i}") for i, t in enumerate(homes)]
+    start = hub.clock.now
+    for i, c in enumerate(creds):
+        assert report(hub, c, alert(ATTACKER, start), f"s{i}")["sightings"] == 1
+    assert listed(hub, creds[0]) == [ATTACKER]
+
+    def seen_at() -> list[float]:
+        with hub.state.sessions() as s:
+            return list(s.scalars(select(Sighting.seen_at).where(Sighting.address == ATTACKER)
+                                  .order_by(Sighting.credential_id)))
+
+    hub.clock.now = start + policy.refresh_s / 2
+    assert report(hub, creds[0], alert(ATTACKER, hub.clock.now), "again-1")["sightings"] == 1
+    assert seen_at() == [start] * 3  # written less than refresh_s ago: not rewritten
+    hub.clock.now = start + policy.refresh_s + 1
+    assert report(hub, creds[0], alert(ATTACKER, hub.clock.now), "again-2")["sightings"] == 1
+    assert seen_at() == [hub.clock.now, start, start]
+
+    memo: dict[str, float] = {}
+    with hub.state.sessions() as s:
+        # Re-confirmed by the report just made: fresh, so nothing is written, and remembered.
+        assert recompute(s, [ATTACKER], policy, hub.clock.now, memo) == []
+        assert memo == {ATTACKER: hub.clock.now}
+        later = hub.clock.now + policy.refresh_s + 1
+        assert recompute(s, [ATTACKER], policy, later, memo) == [ATTACKER]
+        s.commit()
+        assert memo == {ATTACKER: later}
+        assert recompute(s, [ATTACKER], policy, later + 1, memo) == []
+        assert s.get(BlocklistEntry, ATTACKER).last_confirmed == later  # type: ignore[union-attr]

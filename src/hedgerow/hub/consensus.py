@@ -204,9 +204,16 @@ def record_sightings(session: Session, alerts: Iterable[Mapping[str, Any]],
 
 
 def recompute(session: Session, addresses: Sequence[str], policy: ConsensusPolicy,
-              now: float) -> list[str]:
+              now: float, confirmed: dict[str, float] | None = None) -> list[str]:
     """Re-evaluate consensus for ``addresses``; list those that reach it, and re-confirm
-    listed ones not confirmed within ``refresh_s``. Returns the addresses written."""
+    listed ones not confirmed within ``refresh_s``. Returns the addresses written.
+
+    ``confirmed`` (address -> when its listing was last confirmed) is a memo the caller keeps
+    between calls: addresses it shows confirmed within ``refresh_s`` are not looked up, and
+    it is updated with what this call read and wrote."""
+    if confirmed is not None:
+        addresses = [a for a in addresses
+                     if confirmed.get(a, float("-inf")) <= now - policy.refresh_s]
     if not addresses:
         return []
     since = now - policy.window_s
@@ -219,10 +226,12 @@ def recompute(session: Session, addresses: Sequence[str], policy: ConsensusPolic
     # Listed addresses confirmed within refresh_s are dropped before counting (a look-up by
     # primary key): a popular attacker is sighted by every batch, and its sightings need not
     # be counted each time.
-    fresh = set(session.scalars(
-        select(BlocklistEntry.address)
+    fresh: dict[str, float] = {a: t for a, t in session.execute(
+        select(BlocklistEntry.address, BlocklistEntry.last_confirmed)
         .where(BlocklistEntry.address.in_(addresses),
-               BlocklistEntry.last_confirmed > now - policy.refresh_s)))
+               BlocklistEntry.last_confirmed > now - policy.refresh_s))}
+    if confirmed is not None:
+        confirmed.update(fresh)
     due = [a for a in addresses if a not in fresh]
     if not due:
         return []
@@ -241,7 +250,10 @@ def recompute(session: Session, addresses: Sequence[str], policy: ConsensusPolic
     upsert(session, BlocklistEntry, rows, ["address"],
            {"first_listed": "keep", "last_confirmed": "new", "expires": "new",
             "reporters": "new", "tenants": "new", "kinds": "new"})
-    return [row["address"] for row in rows]
+    written = [str(row["address"]) for row in rows]
+    if confirmed is not None:
+        confirmed.update((a, now) for a in written)
+    return written
 
 
 class ConsensusWorker:
@@ -250,12 +262,16 @@ class ConsensusWorker:
     Ingest requests only record sightings and :meth:`mark` the addresses; every
     ``interval`` seconds the worker recomputes them in one transaction, so the blocklist rows
     every tenant shares are written by one writer per process instead of by each request.
-    Listing is delayed by at most ``interval`` (plus the recompute itself).
+    Listing is delayed by at most ``interval`` (plus the recompute itself). The worker
+    remembers when each listing was last confirmed, so a listed attacker that every batch
+    sights costs no query until its listing is due for re-confirmation (``refresh_s``).
     """
 
     def __init__(self, sessions: Callable[[], Session], policy: ConsensusPolicy,
-                 clock: Callable[[], float], interval: float = 1.0, chunk: int = 500) -> None:
+                 clock: Callable[[], float], interval: float = 1.0, chunk: int = 500,
+                 max_confirmed: int = 500_000) -> None:
         self.sessions = sessions
+        self.max_confirmed = max_confirmed
         self.chunk = chunk
         self.policy = policy
         self.clock = clock
@@ -264,6 +280,7 @@ class ConsensusWorker:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._confirmed: dict[str, float] = {}  # used by the flushing thread only
 
     def mark(self, addresses: Iterable[str]) -> None:
         with self._lock:
@@ -278,11 +295,14 @@ class ConsensusWorker:
         with self._lock:
             pending, self._dirty = sorted(self._dirty), set()
         written: list[str] = []
+        if len(self._confirmed) > self.max_confirmed:
+            self._confirmed.clear()
         with self.sessions() as session:
             # Short transactions of bounded size keep row locks and pauses small.
             for start in range(0, len(pending), self.chunk):
                 chunk = pending[start:start + self.chunk]
-                written += recompute(session, chunk, self.policy, self.clock())
+                written += recompute(session, chunk, self.policy, self.clock(),
+                                     self._confirmed)
                 session.commit()
         return written
 
