@@ -22,6 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 from hedgerow.detect.ruleschema import Rule, RuleFile
 
 RULE_SUFFIXES = (".yaml", ".yml")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class RuleError(ValueError):
@@ -56,6 +57,17 @@ def load_rules(paths: Iterable[Path]) -> list[Rule]:
     return list(by_id.values())
 
 
+def _parse(text: str) -> tuple[yaml.Node | None, object]:
+    """The YAML node tree (for line numbers) and the data built from it, in one parse
+    (with libyaml's parser when PyYAML has it)."""
+    loader = _LOADER(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
+
+
 def load_rule_file(path: Path) -> list[Rule]:
     """Parse and validate one rule file."""
     try:
@@ -63,8 +75,7 @@ def load_rule_file(path: Path) -> list[Rule]:
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleError(f"{path}: cannot read: {exc}") from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node, data = _parse(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
