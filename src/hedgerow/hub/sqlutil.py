@@ -27,7 +27,17 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic_core import to_json
-from sqlalchemy import JSON, BigInteger, Boolean, ColumnElement, Float, Integer, case, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ColumnElement,
+    Float,
+    Integer,
+    TextClause,
+    case,
+    text,
+)
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -50,7 +60,7 @@ def insert_ignore(session: Session, model: type[Any], rows: Sequence[dict[str, A
         return []
     if _dialect(session) == "postgresql":
         sql = _pg_statement(model.__table__.name, tuple(rows[0]), tuple(keys), None, returning)
-        inserted = session.execute(text(sql), {"rows": to_json(rows).decode()}).scalar()
+        inserted = session.execute(sql, {"rows": to_json(rows).decode()}).scalar()
         return list(inserted or [])
     stmt = sqlite.insert(model).on_conflict_do_nothing(index_elements=keys)
     result = session.execute(stmt.returning(model.__table__.c[returning]), list(rows))
@@ -72,7 +82,7 @@ def upsert(session: Session, model: type[Any], rows: Sequence[dict[str, Any]], k
     if _dialect(session) == "postgresql":
         sql = _pg_statement(model.__table__.name, tuple(rows[0]), tuple(keys),
                             tuple(sorted(update.items())), None)
-        session.execute(text(sql), {"rows": to_json(rows).decode()})
+        session.execute(sql, {"rows": to_json(rows).decode()})
         return len(rows)
     stmt = sqlite.insert(model)
     table = model.__table__
@@ -115,7 +125,7 @@ def _pg_types(table: str, columns: tuple[str, ...]) -> tuple[str, ...]:
 
 @lru_cache(maxsize=256)
 def _pg_statement(table: str, columns: tuple[str, ...], keys: tuple[str, ...],
-                  update: tuple[tuple[str, str], ...] | None, returning: str | None) -> str:
+                  update: tuple[tuple[str, str], ...] | None, returning: str | None) -> TextClause:
     types = _pg_types(table, columns)
     quoted = ", ".join(f'"{c}"' for c in columns)
     record = ", ".join(f'"{c}" {t}' for c, t in zip(columns, types, strict=True))
@@ -140,4 +150,5 @@ def _pg_statement(table: str, columns: tuple[str, ...], keys: tuple[str, ...],
         # One row holding an array, rather than one result row per inserted row.
         sql = (f'WITH inserted AS ({sql} RETURNING "{returning}") '
                f'SELECT array_agg("{returning}") FROM inserted')
-    return sql
+    # Built once per statement shape: text() parses the bind parameters out of the string.
+    return text(sql)
