@@ -12,7 +12,7 @@ The peer, measured in the same run on the same server: psycopg ``COPY`` of the s
 into the same table (no HTTP, no validation, no consensus) — the database's own ceiling.
 
 Usage:
-    .venv/bin/python benchmarks/bench_hub.py --agents 500 --batch 100 --interval 5 --duration 20
+    .venv/bin/python benchmarks/bench_hub.py --agents 500 --batch 100 --interval 10 --duration 20
 """
 
 from __future__ import annotations
@@ -269,7 +269,7 @@ def main() -> None:
     ap.add_argument("--agents", type=int, default=500)
     ap.add_argument("--households", type=int, default=100)
     ap.add_argument("--batch", type=int, default=100, help="events per request")
-    ap.add_argument("--interval", type=float, default=5.0, help="seconds between an agent's "
+    ap.add_argument("--interval", type=float, default=10.0, help="seconds between an agent's "
                     "batches in the paced phase")
     ap.add_argument("--duration", type=float, default=20.0, help="measured seconds per phase")
     ap.add_argument("--warmup", type=float, default=5.0)
