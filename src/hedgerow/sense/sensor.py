@@ -75,7 +75,7 @@ class Sensor:
         queue_batches: int = 16,
         tick_s: float = 0.25,
         report_every_s: float = 10.0,
-        early_defer_s: float = 2.0,
+        early_defer_s: float = 1.0,
     ) -> None:
         self.capture = capture
         self.analyzer = analyzer
