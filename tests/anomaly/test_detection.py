@@ -52,7 +52,9 @@ def home(corpus: Path) -> dict:
             "plug_mac": np.uint64(plug_mac), "gw_mac": gws[np.argmax(gcounts)]}  # fmt: skip
 
 
-def _overlay(home: dict, attack: PacketBatch, local: str, labels: np.ndarray):
+def _overlay(
+    home: dict, attack: PacketBatch, local: str, labels: np.ndarray
+) -> tuple[PacketBatch, np.ndarray]:
     """The held-out benign traffic with ``attack`` laid over it (local end → the plug)."""
     test = home["test"]
     a = attack.take(np.arange(len(attack)))
