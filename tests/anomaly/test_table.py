@@ -8,31 +8,32 @@ from hedgerow.anomaly.table import find_or_insert, new_table, set_add
 
 
 def test_insert_find_and_bounded_growth() -> None:
-    keys, touch, state, count = new_table(64, 3)
+    keys, state, count = new_table(64, 3)
     slots = {}
     for k in range(1, 20):
-        slot, fresh = find_or_insert(keys, touch, state, count, np.uint64(k * 7919), float(k), 1e9)
+        slot, fresh = find_or_insert(keys, state, count, np.uint64(k * 7919), float(k), 1e9)
         assert fresh
-        state[slot, 0] = k
+        state[slot] = (k, -k, 0)  # column 0: the update time, kept by the caller
         slots[k] = slot
     for k in range(1, 20):
-        slot, fresh = find_or_insert(keys, touch, state, count, np.uint64(k * 7919), 30.0, 1e9)
-        assert not fresh and state[slot, 0] == k
+        slot, fresh = find_or_insert(keys, state, count, np.uint64(k * 7919), 30.0, 1e9)
+        assert not fresh and state[slot, 1] == -k
     # 1,000 more keys into 64 slots: never more than half full, the most recent survive.
     for k in range(100, 1100):
-        find_or_insert(keys, touch, state, count, np.uint64(k), 100.0 + k, 1e9)
+        slot, _ = find_or_insert(keys, state, count, np.uint64(k), 100.0 + k, 1e9)
+        state[slot, 0] = 100.0 + k
         assert count[0] <= 32
     assert np.count_nonzero(keys) == count[0]
-    slot, fresh = find_or_insert(keys, touch, state, count, np.uint64(1099), 2000.0, 1e9)
+    slot, fresh = find_or_insert(keys, state, count, np.uint64(1099), 2000.0, 1e9)
     assert not fresh
 
 
 def test_idle_entries_are_evicted_first() -> None:
-    keys, touch, state, count = new_table(16, 1)
-    for k in range(1, 9):  # 8 = half of 16 slots
-        find_or_insert(keys, touch, state, count, np.uint64(k), 0.0, 10.0)
+    keys, state, count = new_table(16, 1)
+    for k in range(1, 9):  # 8 = half of 16 slots, all last updated at time 0
+        find_or_insert(keys, state, count, np.uint64(k), 0.0, 10.0)
     assert count[0] == 8
-    find_or_insert(keys, touch, state, count, np.uint64(99), 100.0, 10.0)  # triggers eviction
+    find_or_insert(keys, state, count, np.uint64(99), 100.0, 10.0)  # triggers eviction
     assert count[0] == 1 and np.uint64(99) in keys
 
 
@@ -52,19 +53,19 @@ def test_lru_eviction_in_place_keeps_rows_with_their_keys() -> None:
     recent quarter survives, every survivor is found with its own row, the others are gone."""
     from hedgerow.anomaly.table import _place
 
-    keys, touch, state, count = new_table(256, 2)
+    keys, state, count = new_table(256, 2)
     cap = keys.shape[0]
     inserted = [np.uint64(k * cap + k % 4) for k in range(1, cap // 2 + 2)]  # 4 home slots only
     for t, key in enumerate(inserted[:-1]):
-        slot, _ = find_or_insert(keys, touch, state, count, key, float(t), 1e9)
-        state[slot] = (float(key), float(t))
+        slot, _ = find_or_insert(keys, state, count, key, float(t), 1e9)
+        state[slot] = (float(t), float(key))
     assert count[0] == cap // 2
-    find_or_insert(keys, touch, state, count, inserted[-1], 1000.0, 1e9)  # one more: evicts
+    find_or_insert(keys, state, count, inserted[-1], 1000.0, 1e9)  # one more: evicts
     assert count[0] == cap // 4 + 1 == np.count_nonzero(keys)
     for t, key in enumerate(inserted[:-1]):
         slot = _place(keys, key)
         if t >= cap // 2 - cap // 4:  # the most recent quarter survives, rows intact
-            assert keys[slot] == key and tuple(state[slot]) == (float(key), float(t))
+            assert keys[slot] == key and tuple(state[slot]) == (float(t), float(key))
         else:
             assert keys[slot] == 0
 

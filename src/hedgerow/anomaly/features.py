@@ -130,10 +130,10 @@ class FeatureExtractor:
     def tracked(self) -> dict[str, int]:
         """Live entries per table (bounded by the capacities)."""
         return {
-            "mac_ip": int(self._mi[3][0]),
-            "hosts": int(self._host[3][0]),
-            "channels": int(self._chan[3][0]),
-            "sockets": int(self._sock[3][0]),
+            "mac_ip": int(self._mi[2][0]),
+            "hosts": int(self._host[2][0]),
+            "channels": int(self._chan[2][0]),
+            "sockets": int(self._sock[2][0]),
         }
 
     @property

@@ -195,14 +195,10 @@ def extract(
     plan_base: npt.NDArray[np.int64],
     plan_power: npt.NDArray[np.int64],
     horizon: float,
-    mi_k: npt.NDArray[np.uint64], mi_t: npt.NDArray[np.float64],
-    mi_s: npt.NDArray[np.float64], mi_n: npt.NDArray[np.int64],
-    ho_k: npt.NDArray[np.uint64], ho_t: npt.NDArray[np.float64],
-    ho_s: npt.NDArray[np.float64], ho_n: npt.NDArray[np.int64],
-    ch_k: npt.NDArray[np.uint64], ch_t: npt.NDArray[np.float64],
-    ch_s: npt.NDArray[np.float64], ch_n: npt.NDArray[np.int64],
-    so_k: npt.NDArray[np.uint64], so_t: npt.NDArray[np.float64],
-    so_s: npt.NDArray[np.float64], so_n: npt.NDArray[np.int64],
+    mi_k: npt.NDArray[np.uint64], mi_s: npt.NDArray[np.float64], mi_n: npt.NDArray[np.int64],
+    ho_k: npt.NDArray[np.uint64], ho_s: npt.NDArray[np.float64], ho_n: npt.NDArray[np.int64],
+    ch_k: npt.NDArray[np.uint64], ch_s: npt.NDArray[np.float64], ch_n: npt.NDArray[np.int64],
+    so_k: npt.NDArray[np.uint64], so_s: npt.NDArray[np.float64], so_n: npt.NDArray[np.int64],
     known_k: npt.NDArray[np.uint64], known_n: npt.NDArray[np.int64], learning: bool,
     out: npt.NDArray[np.float32],
 ) -> None:  # pragma: no cover - compiled
@@ -233,7 +229,7 @@ def extract(
         row = out[p]
 
         # --- MI: source MAC + IP -------------------------------------------------------
-        i, _ = find_or_insert(mi_k, mi_t, mi_s, mi_n, mix(mac[p], a_host), t, horizon)
+        i, _ = find_or_insert(mi_k, mi_s, mi_n, mix(mac[p], a_host), t, horizon)
         st = mi_s[i]
         _decays(t - st[0], lambdas, plan_order, plan_base, plan_power, fa)
         for li in range(L):
@@ -248,7 +244,6 @@ def extract(
             row[q + 1] = s1 / w
             row[q + 2] = math.sqrt(_var(w, s1, s2))
         st[0] = max(st[0], t)
-        mi_t[i] = t
 
         # --- channel: unordered IP pair, one side per direction ------------------------
         lo_h, hi_h = (a_host, b_host) if a_host <= b_host else (b_host, a_host)
@@ -259,7 +254,7 @@ def extract(
         else:
             service = mix(mix(b_host, dp), _SERVICE_TAG)
         novel_svc = 0.0 if set_add(known_k, known_n, service, learning) else 1.0
-        i, new_chan = find_or_insert(ch_k, ch_t, ch_s, ch_n, chan_key, t, horizon)
+        i, new_chan = find_or_insert(ch_k, ch_s, ch_n, chan_key, t, horizon)
         st = ch_s[i]
         side = 0 if a_host <= b_host else 1
         other = 1 - side
@@ -293,13 +288,12 @@ def extract(
         st[0] = max(st[0], t)
         st[1 + side] = max(st[1 + side], t)
         st[3 + side] = 1.0
-        ch_t[i] = t
 
         # --- socket: unordered (IP, port, proto) pair -----------------------------------
         a_sock = mix(a_host, sp)
         b_sock = mix(b_host, dp)
         lo_s, hi_s = (a_sock, b_sock) if a_sock <= b_sock else (b_sock, a_sock)
-        i, new_sock = find_or_insert(so_k, so_t, so_s, so_n, mix(lo_s, hi_s), t, horizon)
+        i, new_sock = find_or_insert(so_k, so_s, so_n, mix(lo_s, hi_s), t, horizon)
         st = so_s[i]
         side = 0 if a_sock <= b_sock else 1
         other = 1 - side
@@ -318,14 +312,13 @@ def extract(
                         li * NU + 21, signed0 + li * NS + 2)
         st[0] = max(st[0], t)
         st[1 + side] = max(st[1 + side], t)
-        so_t[i] = t
 
         # --- host: source IP, with the IoT-specific counters ----------------------------
         syn = 1.0 if (pr == 6 and (flags[p] & 0x12) == 0x02) else 0.0
         tcp = 1.0 if pr == 6 else 0.0
         udp = 1.0 if pr == 17 else 0.0
         icmp = 1.0 if (pr == 1 or pr == 58) else 0.0
-        i, _ = find_or_insert(ho_k, ho_t, ho_s, ho_n, a_host, t, horizon)
+        i, _ = find_or_insert(ho_k, ho_s, ho_n, a_host, t, horizon)
         st = ho_s[i]
         _decays(t - st[0], lambdas, plan_order, plan_base, plan_power, fa)
         for li in range(L):
@@ -360,10 +353,9 @@ def extract(
             row[li * NU + 26] = st[o + 12] / w
             row[li * NU + 30] = st[o + 14] / w
         st[0] = max(st[0], t)
-        ho_t[i] = t
 
         # --- destination host: what it receives -----------------------------------------
-        i, _ = find_or_insert(ho_k, ho_t, ho_s, ho_n, b_host, t, horizon)
+        i, _ = find_or_insert(ho_k, ho_s, ho_n, b_host, t, horizon)
         st = ho_s[i]
         dt = t - st[0]
         _decays(dt, lambdas, plan_order, plan_base, plan_power, fa)
@@ -384,4 +376,3 @@ def extract(
             row[q + 2] = st[o + 13] / st[o + 10]
             row[q + 4] = st[o + 15] / st[o + 10]
         st[0] = max(st[0], t)
-        ho_t[i] = t

@@ -1,19 +1,21 @@
 """Bounded open-addressing hash tables for per-host/channel/socket state, in numba.
 
-A table is three arrays: ``keys`` (``uint64``, 0 = empty slot), ``touch`` (``float64``, event time
-of the entry's last update) and ``state`` (``float64`` rows, one per slot), plus a one-element
-``count`` array. Capacity is a power of two and never grows: when the table is half full, entries
-idle for longer than ``horizon`` seconds are dropped, and if it is still too full the least
-recently touched entries go too (LRU), so memory depends on the capacity chosen, not on the
-length of the capture.
+A table is two arrays: ``keys`` (``uint64``, 0 = empty slot) and ``state`` (``float64`` rows, one
+per slot; column 0 is the event time of the entry's last update, which the caller keeps — eviction
+reads it), plus a one-element ``count`` array. Keeping the time in the row rather than in an array
+of its own saves a random memory access per lookup. Capacity is a power of two and never grows:
+when the table is half full, entries idle for longer than ``horizon`` seconds are dropped, and if
+it is still too full the least recently touched entries go too (LRU), so memory depends on the
+capacity chosen, not on the length of the capture.
 
 Example:
     >>> import numpy as np
-    >>> keys, touch, state, count = new_table(8, 2)
-    >>> slot, fresh = find_or_insert(keys, touch, state, count, np.uint64(42), 1.0, 60.0)
+    >>> keys, state, count = new_table(8, 2)
+    >>> slot, fresh = find_or_insert(keys, state, count, np.uint64(42), 1.0, 60.0)
     >>> bool(fresh), int(count[0])
     (True, 1)
-    >>> find_or_insert(keys, touch, state, count, np.uint64(42), 2.0, 60.0) == (slot, False)
+    >>> state[slot, 0] = 1.0  # the caller records the update time
+    >>> find_or_insert(keys, state, count, np.uint64(42), 2.0, 60.0) == (slot, False)
     True
 """
 
@@ -33,15 +35,15 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 def new_table(
     capacity: int, width: int
-) -> tuple[
-    npt.NDArray[np.uint64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64]
-]:
-    """Empty table arrays for ``capacity`` slots (a power of two) of ``width`` floats each."""
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Empty table arrays for ``capacity`` slots (a power of two) of ``width`` floats each
+    (``width >= 1``: column 0 is the last-update time)."""
     if capacity < 4 or capacity & (capacity - 1):
         raise ValueError(f"table capacity must be a power of two >= 4, got {capacity}")
+    if width < 1:
+        raise ValueError(f"table rows need at least the time column, got width {width}")
     return (
         np.zeros(capacity, dtype=np.uint64),
-        np.zeros(capacity, dtype=np.float64),
         np.zeros((capacity, width), dtype=np.float64),
         np.zeros(1, dtype=np.int64),
     )
@@ -71,7 +73,6 @@ def _place(keys: npt.NDArray[np.uint64], key: np.uint64) -> np.int64:  # pragma:
 @njit(cache=True)
 def _delete(
     keys: npt.NDArray[np.uint64],
-    touch: npt.NDArray[np.float64],
     state: npt.NDArray[np.float64],
     i: np.int64,
 ) -> None:  # pragma: no cover - compiled
@@ -87,7 +88,6 @@ def _delete(
         stays = (i < home <= j) if i <= j else (home > i or home <= j)
         if not stays:
             keys[i] = keys[j]
-            touch[i] = touch[j]
             state[i, :] = state[j, :]
             i = j
     keys[i] = 0
@@ -96,7 +96,6 @@ def _delete(
 @njit(cache=True)
 def _evict(
     keys: npt.NDArray[np.uint64],
-    touch: npt.NDArray[np.float64],
     state: npt.NDArray[np.float64],
     count: npt.NDArray[np.int64],
     now: float,
@@ -111,7 +110,7 @@ def _evict(
     cap = keys.shape[0]
     live = np.flatnonzero(keys)
     keep_max = int(cap * AFTER_EVICT_LOAD)
-    tl = touch[live]
+    tl = state[live, 0]
     keep = tl >= now - horizon
     n_fresh = int(keep.sum())
     if n_fresh > keep_max:
@@ -125,29 +124,31 @@ def _evict(
                     ties -= 1
     doomed = keys[live[~keep]].copy()
     for key in doomed:
-        _delete(keys, touch, state, _place(keys, key))
+        _delete(keys, state, _place(keys, key))
     count[0] = live.shape[0] - doomed.shape[0]
 
 
 @njit(cache=True)
 def find_or_insert(
     keys: npt.NDArray[np.uint64],
-    touch: npt.NDArray[np.float64],
     state: npt.NDArray[np.float64],
     count: npt.NDArray[np.int64],
     key: np.uint64,
     now: float,
     horizon: float,
 ) -> tuple[np.int64, bool]:  # pragma: no cover - compiled
-    """Slot of ``key``, inserting a zeroed row if absent; returns ``(slot, inserted)``."""
+    """Slot of ``key``, inserting a zeroed row if absent; returns ``(slot, inserted)``.
+
+    ``now`` is the event time used to tell idle entries when the table must evict; the caller
+    writes the entry's update time into column 0 of its row.
+    """
     i = _place(keys, key)
     if keys[i] == key:
         return i, False
     if count[0] + 1 > int(keys.shape[0] * MAX_LOAD):
-        _evict(keys, touch, state, count, now, horizon)
+        _evict(keys, state, count, now, horizon)
         i = _place(keys, key)
     keys[i] = key
-    touch[i] = now
     state[i, :] = 0.0
     count[0] += 1
     return i, True
