@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,6 +57,19 @@ class Detector(ABC):
     @abstractmethod
     def finish(self, ctx: DetectContext) -> list[Alert]:
         """Flush open windows at the end of input."""
+
+    def open_since(self) -> float:
+        """Earliest event time an alert not returned yet may start at (``inf``: none open).
+
+        The engine keeps suppressing alerts only while they may overlap one still to come;
+        a detector that cannot tell keeps them all (``-inf``).
+        """
+        return -math.inf
+
+    def reach(self) -> float:
+        """How far (event-time seconds) before the watermark minus the lateness an alert
+        on flows not seen yet may start."""
+        return 0.0
 
 
 DetectorFactory = Callable[[Any], Detector]

@@ -12,10 +12,21 @@ Example:
     >>> engine.process(flows)
     >>> [(a.detector, a.direction, a.device) for a in engine.finish()]
     [('scan.horizontal.telnet', 'outbound', '192.168.2.16')]
+
+A sensor that runs for days takes the alerts instead (``drain``): each is returned once, and
+the engine keeps only the alerts that may still suppress one not concluded yet.
+
+    >>> engine = engine.fresh()
+    >>> engine.process(flows)
+    >>> [a.detector for a in engine.drain()], engine.drain(), engine.retained
+    ([], [], 0)
+    >>> [a.detector for a in engine.drain(final=True)], engine.retained
+    (['scan.horizontal.telnet'], 0)
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -29,14 +40,23 @@ from hedgerow.model import Alert, LocalNetworks
 
 
 class DetectionEngine:
-    """Runs detectors batch by batch, deduplicates alerts, and keeps them in event order."""
+    """Runs detectors batch by batch, deduplicates alerts, and keeps them in event order.
+
+    Alerts are merged by their dedup key (the first one of a key wins). A rule may
+    *suppress* other rules' alerts on the same device that overlap one of its own in event
+    time; suppressors are indexed by device, so each alert is checked against a few.
+    """
 
     def __init__(self, rules: Sequence[Rule], ctx: DetectContext | None = None) -> None:
         self.ctx = ctx or DetectContext()
         self.rules = list(rules)
         self.detectors: list[Detector] = [build_detector(r) for r in rules if r.enabled]
         self._suppresses = {r.id: set(r.suppresses) for r in rules if r.enabled and r.suppresses}
+        suppressed = set().union(*self._suppresses.values())
+        self._suppressed_by = [d for d in self.detectors if d.name in suppressed]
         self._alerts: dict[str, Alert] = {}
+        self._suppressors: dict[str, dict[str, Alert]] = {}
+        self._watermark = -math.inf
         self.flows_seen = 0
 
     @classmethod
@@ -63,27 +83,69 @@ class DetectionEngine:
     def process(self, flows: FlowBatch) -> None:
         """Feed one batch (flows in roughly ascending ``ts``) to every detector."""
         self.flows_seen += flows.height
+        top = flows["ts"].max() if flows.height else None
+        if top is not None:
+            self._watermark = max(self._watermark, float(top))  # type: ignore[arg-type]
         flows = with_locality(flows, self.ctx.networks)
         for det in self.detectors:
             self._keep(det.process(flows, self.ctx))
 
     def finish(self) -> list[Alert]:
         """Flush every detector; all alerts so far, ordered by start time then key."""
-        for det in self.detectors:
-            self._keep(det.finish(self.ctx))
+        self._flush()
         return self.alerts
 
     @property
     def alerts(self) -> list[Alert]:
-        """Alerts so far minus those a stronger rule explains, by start time then key."""
+        """Alerts so far (not drained) minus those a stronger rule explains, by start then key."""
         kept = [a for a in self._alerts.values() if not self._explained(a)]
         return sorted(kept, key=lambda a: (a.start, a.dedup_key))
 
+    def drain(self, *, final: bool = False) -> list[Alert]:
+        """Take the alerts concluded since the last drain (as :attr:`alerts` lists them).
+
+        Afterwards the engine keeps only suppressing alerts that may still overlap an alert
+        not concluded yet: those ending at or after the earliest start the suppressed rules'
+        detectors still hold open (or, for flows not seen yet, the watermark minus the
+        lateness and two windows). With ``final`` the detectors are flushed first and
+        nothing is kept.
+        """
+        if final:
+            self._flush()
+        out = self.alerts
+        self._alerts = {}
+        horizon = math.inf if final else self._open_since()
+        self._suppressors = {
+            device: kept
+            for device, alerts in self._suppressors.items()
+            if (kept := {k: a for k, a in alerts.items() if a.end >= horizon})
+        }
+        return out
+
+    @property
+    def retained(self) -> int:
+        """How many alerts the engine holds (not drained, plus suppressors kept for overlap)."""
+        keys = set(self._alerts)
+        for held in self._suppressors.values():
+            keys.update(held)
+        return len(keys)
+
+    def _flush(self) -> None:
+        for det in self.detectors:
+            self._keep(det.finish(self.ctx))
+
+    def _open_since(self) -> float:
+        """Earliest event time an alert of a suppressed rule may still start at."""
+        if not self._suppressed_by:
+            return math.inf
+        since = [det.open_since() for det in self._suppressed_by]
+        reach = max(det.reach() for det in self._suppressed_by)
+        return min([*since, self._watermark - self.ctx.lateness - reach])
+
     def _explained(self, alert: Alert) -> bool:
-        for other in self._alerts.values():
+        for other in self._suppressors.get(alert.device, {}).values():
             if (
-                alert.detector in self._suppresses.get(other.detector, ())
-                and other.device == alert.device
+                alert.detector in self._suppresses[other.detector]
                 and other.start <= alert.end
                 and alert.start <= other.end
             ):
@@ -92,4 +154,10 @@ class DetectionEngine:
 
     def _keep(self, alerts: list[Alert]) -> None:
         for alert in alerts:
-            self._alerts.setdefault(alert.dedup_key, alert)
+            key = alert.dedup_key
+            if alert.detector in self._suppresses:
+                held = self._suppressors.setdefault(alert.device, {})
+                if key in held:
+                    continue
+                held[key] = alert
+            self._alerts.setdefault(key, alert)

@@ -92,6 +92,12 @@ class IntelDetector(Detector):
     def finish(self, ctx: DetectContext) -> list[Alert]:
         return self._alerts(self._agg.flush(), ctx)
 
+    def open_since(self) -> float:
+        return self._agg.open_since()
+
+    def reach(self) -> float:
+        return self._agg.window
+
     def _address_hits(self, flows: FlowBatch, intel: IndicatorSet) -> pl.DataFrame | None:
         if not intel.has_addresses:
             return None

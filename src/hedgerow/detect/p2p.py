@@ -78,6 +78,12 @@ class P2PDetector(Detector):
     def finish(self, ctx: DetectContext) -> list[Alert]:
         return self._alerts(self._agg.flush(), ctx)
 
+    def open_since(self) -> float:
+        return self._agg.open_since()
+
+    def reach(self) -> float:
+        return self._agg.window
+
     def _alerts(self, episodes: list[Episode], ctx: DetectContext) -> list[Alert]:
         out = []
         for ep in episodes:

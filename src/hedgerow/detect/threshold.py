@@ -110,6 +110,12 @@ class ThresholdDetector(Detector):
     def finish(self, ctx: DetectContext) -> list[Alert]:
         return self._alerts(self._agg.flush(), ctx)
 
+    def open_since(self) -> float:
+        return self._agg.open_since()
+
+    def reach(self) -> float:
+        return self._agg.window
+
     def _alerts(self, episodes: list[Episode], ctx: DetectContext) -> list[Alert]:
         out = []
         rule = self.rule

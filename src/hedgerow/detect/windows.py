@@ -115,7 +115,7 @@ class WindowAggregator:
         self.target = target
         self._kw = [*keys, "_w"]
         self._last: pl.DataFrame | None = None
-        self._pending: list[tuple[int, int, pl.DataFrame]] = []
+        self._pending: list[tuple[int, int, float, pl.DataFrame]] = []
         self._next_window: int | None = None
         self._episodes: dict[tuple[object, ...], Episode] = {}
 
@@ -128,9 +128,21 @@ class WindowAggregator:
         closed_through = math.floor((watermark - lateness) / self.window) - 1
         return self._judge(closed_through)
 
+    def open_since(self) -> float:
+        """Earliest flow start an episode not reported yet may still include (``inf``: none).
+
+        Open episodes, buffered rows of open windows (a lower bound once a buffer was split)
+        and the last closed window's rows (an episode may begin with it).
+        """
+        starts = [ep.start for ep in self._episodes.values()]
+        starts += [t0 for _, _, t0, _ in self._pending]
+        if self._last is not None and self._last.height:
+            starts.append(float(self._last["ts"].min()))  # type: ignore[arg-type]
+        return min(starts, default=math.inf)
+
     def flush(self) -> list[Episode]:
         """Judge every remaining window and close all episodes."""
-        windows = [hi for _, hi, _ in self._pending]
+        windows = [hi for _, hi, _, _ in self._pending]
         if self._last is not None and self._last.height:
             windows.append(int(self._last["_w"].max()))  # type: ignore[arg-type]
         if not windows:
@@ -161,22 +173,24 @@ class WindowAggregator:
             cols.append(pl.col(self.distinct).cast(pl.String).alias("_d"))
         frame = flows.filter(pl.col("ts").is_not_null()).select(cols)
         if frame.height:
-            span = frame.select(pl.col("_w").min().alias("lo"), pl.col("_w").max().alias("hi"))
-            self._pending.append((int(span["lo"][0]), int(span["hi"][0]), frame))
+            span = frame.select(
+                pl.col("_w").min().alias("lo"), pl.col("_w").max().alias("hi"), pl.col("ts").min()
+            ).row(0)
+            self._pending.append((int(span[0]), int(span[1]), float(span[2]), frame))
 
     def _take_closed(self, closed_through: int) -> list[pl.DataFrame]:
         """Remove and return the buffered rows of windows up to ``closed_through``."""
         taken: list[pl.DataFrame] = []
-        kept: list[tuple[int, int, pl.DataFrame]] = []
-        for lo, hi, frame in self._pending:
+        kept: list[tuple[int, int, float, pl.DataFrame]] = []
+        for lo, hi, t0, frame in self._pending:
             if hi <= closed_through:
                 taken.append(frame)
             elif lo > closed_through:
-                kept.append((lo, hi, frame))
+                kept.append((lo, hi, t0, frame))
             else:
                 closed = pl.col("_w") <= closed_through
                 taken.append(frame.filter(closed))
-                kept.append((closed_through + 1, hi, frame.filter(~closed)))
+                kept.append((closed_through + 1, hi, t0, frame.filter(~closed)))
         self._pending = kept
         return taken
 
@@ -205,7 +219,7 @@ class WindowAggregator:
         if self._next_window is None:
             if not self._pending:
                 return self._close_episodes(closed_through)
-            self._next_window = min(lo for lo, _, _ in self._pending)
+            self._next_window = min(lo for lo, _, _, _ in self._pending)
         first = self._next_window
         if closed_through < first:
             return []

@@ -172,7 +172,7 @@ class StreamAnalyzer:
         """End of input: the remaining flows and windows."""
         self._hold(self.meter.flush())
         alerts = self._detect()
-        return alerts + self._raise(self.engine.finish(), "final")
+        return alerts + self._raise(self.engine.drain(final=True), "final")
 
     def _hold(self, flows: FlowBatch) -> None:
         if flows.height:
@@ -187,7 +187,7 @@ class StreamAnalyzer:
         flows = pl.concat(self._pending) if len(self._pending) > 1 else self._pending[0]
         self._pending, self._pending_rows = [], 0
         self.engine.process(flows.sort("ts"))
-        return self._raise(self.engine.alerts, "final")
+        return self._raise(self.engine.drain(), "final")
 
     def _raise(self, alerts: list[Alert], stage: str) -> list[Alert]:
         """Alerts not raised before: finals once per dedup key; earlies once per
