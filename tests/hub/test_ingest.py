@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from hedgerow.hub.app import create_app
 from hedgerow.hub.models import AlertRow, Credential, DeviceRow, EnrolmentToken, FindingRow
 from hedgerow.model import Alert, AlertKind, Device, Finding, Severity
 
@@ -97,6 +99,31 @@ def test_rate_limit_per_credential(db_url: str) -> None:
     assert int(limited.headers["retry-after"]) >= 1
     assert _post(hub, second, events).status_code == 200  # buckets are per credential
     hub.state.engine.dispose()
+
+
+def test_rate_limit_holds_across_workers_sharing_the_database(db_url: str) -> None:
+    """Two app instances (as two worker processes) on one database share each bucket."""
+    limits = {"rate_events_per_s": 2.0, "rate_burst_events": 10.0}
+    one = build_hub(db_url, **limits)
+    two = Hub(TestClient(create_app(one.state.settings, signing_key=one.key, clock=one.clock)),
+              one.admin, one.clock, one.key)
+    home = one.tenant("home", "household")
+    agent = one.enrol(home, "a")
+    batches = [[{"id": a.id, "kind": "alert", "payload": a.to_dict()}
+                for a in map(_alert, range(i * 6, i * 6 + 6))] for i in range(3)]
+    assert _post(one, agent, batches[0]).status_code == 200  # 10 -> 4 tokens left
+    for worker in (two, one):  # either worker refuses: the bucket is the database's
+        refused = _post(worker, agent, batches[1])
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"] == "1"  # 2 missing tokens at 2/s
+    one.clock.now += 1.0  # refills 2 tokens: 6 available
+    assert _post(two, agent, batches[1]).status_code == 200
+    assert _post(one, agent, batches[2]).status_code == 429
+    one.clock.now += 3.0
+    assert _post(one, agent, batches[2]).status_code == 200
+    assert _count(one, AlertRow) == 18  # a refused batch stored nothing
+    two.state.engine.dispose()
+    one.state.engine.dispose()
 
 
 def test_enrolment_is_single_use_expires_and_revocation_works(hub: Hub) -> None:

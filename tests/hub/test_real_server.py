@@ -5,13 +5,19 @@ blocklist and signed bundles, and the `hedgerow hub` client commands."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+import psutil
 import pytest
 import uvicorn
 from click.testing import CliRunner
@@ -19,6 +25,7 @@ from click.testing import CliRunner
 from hedgerow.cli.main import main
 from hedgerow.hub.app import create_app
 from hedgerow.hub.config import HubSettings
+from hedgerow.hub.db import make_engine, session_factory
 from hedgerow.hub.migrate import upgrade
 from hedgerow.hub.tenants import create_enrolment_token, create_tenant, issue_credential
 from hedgerow.model import Alert, AlertKind, Device, Finding, Severity
@@ -227,6 +234,51 @@ def test_rate_limited_forwarder_honours_retry_after(tmp_path: Path) -> None:
         thread.join(timeout=15)
         sock.close()
         app.state.hub.engine.dispose()
+
+
+def test_rate_limit_holds_across_serve_workers(db_url: str, tmp_path: Path) -> None:
+    """``hedgerow hub serve --workers 2``: a credential gets its burst once, not once per
+    worker, whichever worker accepts each fresh connection."""
+    engine = make_engine(db_url)
+    with session_factory(engine)() as session:
+        home = create_tenant(session, "home", "household", time.time())
+        _, token = issue_credential(session, home.id, "camera", "agent", time.time())
+    engine.dispose()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "HEDGEROW_HUB_RATE_EVENTS_PER_S": "0.01",
+           "HEDGEROW_HUB_RATE_BURST_EVENTS": "10", "HEDGEROW_HUB_CONSENSUS_INTERVAL_S": "0"}
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from hedgerow.cli.main import main; main()", "hub", "serve",
+         "--db", db_url, "--port", str(port), "--workers", "2",
+         "--key", str(tmp_path / "key.pem")], env=env, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/v1/telemetry"
+    try:
+        deadline = time.monotonic() + 60
+        while len(psutil.Process(server.pid).children()) < 2 or not _accepts(port):
+            assert server.poll() is None and time.monotonic() < deadline, "hub did not start"
+            time.sleep(0.2)
+        codes: list[int] = []
+        for alert in _alerts(time.time())[:30]:  # a new connection each: either worker
+            reply = httpx.post(url, headers={"Authorization": f"Bearer {token}"},
+                               json={"events": [{"id": alert.id, "kind": "alert",
+                                                 "payload": alert.to_dict()}]}, timeout=30)
+            codes.append(reply.status_code)
+            if reply.status_code == 429:
+                assert int(reply.headers["retry-after"]) >= 90  # 1 token at 0.01/s
+        assert codes.count(200) == 10 and codes.count(429) == 20, codes
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def test_credentials_file_errors_are_one_line(tmp_path: Path) -> None:

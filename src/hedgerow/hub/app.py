@@ -29,7 +29,7 @@ from hedgerow.hub.config import HubSettings
 from hedgerow.hub.consensus import ConsensusPolicy, ConsensusWorker, RecentSightings
 from hedgerow.hub.db import make_engine, session_factory
 from hedgerow.hub.models import Base
-from hedgerow.hub.ratelimit import RateLimiter
+from hedgerow.hub.ratelimit import BucketLimit
 from hedgerow.hub.routes import admin, data, intel, telemetry
 from hedgerow.hub.state import HubState
 from hedgerow.signing import SigningKey
@@ -98,7 +98,7 @@ def create_app(settings: HubSettings | None = None, *, engine: Engine | None = N
     state = HubState(
         settings=settings, engine=engine, sessions=sessions,
         auth=Authenticator(sessions, ttl=settings.auth_cache_s),
-        limiter=RateLimiter(settings.rate_events_per_s, settings.rate_burst_events),
+        limiter=BucketLimit(settings.rate_events_per_s, settings.rate_burst_events),
         policy=ConsensusPolicy(min_reporters=settings.min_reporters,
                                min_tenants=settings.min_tenants,
                                window_s=settings.consensus_window_s,

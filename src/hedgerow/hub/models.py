@@ -71,6 +71,16 @@ class Credential(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class RateBucket(Base):
+    """A credential's ingest token bucket (see ``ratelimit``), shared by every worker."""
+
+    __tablename__ = "rate_buckets"
+    credential_id: Mapped[int] = mapped_column(
+        ForeignKey("credentials.id", ondelete="CASCADE"), primary_key=True)
+    level: Mapped[float] = mapped_column(Float)
+    updated: Mapped[float] = mapped_column(Float)
+
+
 class EnrolmentToken(Base):
     """A one-time token an agent/gateway/user exchanges for its own credential."""
 

@@ -46,7 +46,8 @@ from hedgerow.hub.models import Base
 RULES = ("new", "max", "min", "keep")
 
 
-def _dialect(session: Session) -> str:
+def dialect(session: Session) -> str:
+    """``"postgresql"`` or ``"sqlite"``; any other database is refused with one clear line."""
     name = session.get_bind().dialect.name
     if name not in ("postgresql", "sqlite"):
         raise ValueError(f"database dialect {name!r}: the hub supports sqlite and postgresql")
@@ -58,7 +59,7 @@ def insert_ignore(session: Session, model: type[Any], rows: Sequence[dict[str, A
     """Insert rows, skipping conflicts on ``keys``; returns column ``returning`` of new rows."""
     if not rows:
         return []
-    if _dialect(session) == "postgresql":
+    if dialect(session) == "postgresql":
         sql = _pg_statement(model.__table__.name, tuple(rows[0]), tuple(keys), None, returning)
         inserted = session.execute(sql, {"rows": to_json(rows).decode()}).scalar()
         return list(inserted or [])
@@ -79,7 +80,7 @@ def upsert(session: Session, model: type[Any], rows: Sequence[dict[str, Any]], k
     bad = [f"{c}={r}" for c, r in update.items() if r not in RULES]
     if bad:
         raise ValueError(f"upsert {model.__table__.name}: unknown rule {bad[0]!r}")
-    if _dialect(session) == "postgresql":
+    if dialect(session) == "postgresql":
         sql = _pg_statement(model.__table__.name, tuple(rows[0]), tuple(keys),
                             tuple(sorted(update.items())), None)
         session.execute(sql, {"rows": to_json(rows).decode()})

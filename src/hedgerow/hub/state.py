@@ -17,7 +17,7 @@ from hedgerow.hub.consensus import (
     ConsensusWorker,
     RecentSightings,
 )
-from hedgerow.hub.ratelimit import RateLimiter
+from hedgerow.hub.ratelimit import BucketLimit
 from hedgerow.signing import SigningKey
 
 
@@ -29,7 +29,7 @@ class HubState:
     engine: Engine
     sessions: sessionmaker[Session]
     auth: Authenticator
-    limiter: RateLimiter
+    limiter: BucketLimit
     policy: ConsensusPolicy
     signing_key: SigningKey
     clock: Callable[[], float] = field(default=time.time)

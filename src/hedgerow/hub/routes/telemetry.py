@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 from fastapi import APIRouter, HTTPException, status
 
 from hedgerow.hub.deps import DB, BearerToken, Household, State, unauthorised
 from hedgerow.hub.ingest import ingest
+from hedgerow.hub.ratelimit import take
 from hedgerow.hub.schemas import EnrolIn, EnrolOut, IngestResult, TelemetryBatch
 from hedgerow.hub.tenants import EnrolmentError, enrol
 
@@ -31,11 +34,13 @@ def telemetry(batch: TelemetryBatch, who: Household, state: State) -> IngestResu
     if len(batch.events) > limit:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
                             f"batch of {len(batch.events)} events; at most {limit} per request")
-    wait = state.limiter.take(who.credential_id, len(batch.events))
-    if wait > 0:
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "rate limit exceeded",
-                            headers={"Retry-After": str(max(1, round(wait)))})
     background = state.consensus.mark if state.consensus is not None else None
     with state.sessions() as session:
+        # The bucket is debited in the transaction the ingest commits (shared by every worker).
+        wait = take(session, state.limiter, who.credential_id, len(batch.events), state.clock())
+        if wait > 0:
+            session.rollback()
+            raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "rate limit exceeded",
+                                headers={"Retry-After": str(max(1, math.ceil(wait)))})
         return ingest(session, who, batch, state.policy, state.clock(),
                       state.allow.get(session), on_sighted=background, recent=state.recent)
