@@ -98,8 +98,8 @@ def without_jit(session: Session) -> None:
     """Run the rest of this transaction's statements without PostgreSQL's JIT compilation.
 
     The report statements' cost estimates are large, so PostgreSQL compiles them, which takes
-    longer than it saves for work that is hashing and sorting: on the benchmark fleet (see
-    docs/hub.md) it added 0.4-1.4 s to a 1.4-5.5 s report. SQLite: nothing to do."""
+    longer than it saves for work that is hashing and sorting (docs/hub.md: the benchmark's
+    hand-written statements with and without it). SQLite: nothing to do."""
     if dialect(session) == "postgresql":
         session.execute(text("SET LOCAL jit = off"))
 

@@ -5,7 +5,7 @@ maintain it.
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-12-03
+Create Date: 2026-12-02
 """
 
 from __future__ import annotations
