@@ -43,7 +43,8 @@ def e2e_hub(request: pytest.FixtureRequest, tmp_path: Path) -> Hub:
     else:
         url = fresh_pg_database(request.getfixturevalue("postgres"))
     upgrade(url)
-    return build_hub(url, min_reporters=2, min_tenants=2, consensus_window_s=3 * 86400.0)
+    return build_hub(url, min_reporters=2, min_tenants=2, consensus_window_s=3 * 86400.0,
+                     report_min_participants=1)
 
 
 def test_two_households_manufacturer_regulator(e2e_hub: Hub, corpus: Path) -> None:

@@ -16,7 +16,7 @@ from hedgerow.hub.models import Base
 
 
 def test_migrated_schema_matches_models_and_downgrades(db_url: str) -> None:
-    assert current_revision(db_url) == "0002"
+    assert current_revision(db_url) == "0003"
     engine = make_engine(db_url)
     try:
         with engine.connect() as conn:
@@ -34,7 +34,7 @@ def test_cli_migrate_and_bootstrap(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path}/hub.db"
     runner = CliRunner()
     done = runner.invoke(main, ["hub", "migrate", "--db", db])
-    assert done.exit_code == 0 and "revision 0002" in done.output
+    assert done.exit_code == 0 and "revision 0003" in done.output
     admin = runner.invoke(main, ["hub", "token", "admin", "--db", db])
     assert admin.exit_code == 0 and admin.output.startswith("hr_")
     added = runner.invoke(main, ["hub", "tenant", "add", "home-1", "--role", "household",

@@ -22,6 +22,9 @@ class HubSettings:
     only queue on the connection pool and the interpreter lock). ``consensus_interval_s`` is
     how often a background thread turns sightings into blocklist
     entries; 0 recomputes consensus inside each ingest request instead.
+    ``report_min_participants`` is the smallest number of distinct participants (households
+    or organisations) a count in the manufacturer and regulator reports may be built from;
+    smaller cells are withheld (see :mod:`hedgerow.hub.suppression`; 1 publishes every count).
     """
 
     database_url: str = "sqlite:///hedgerow-hub.db"
@@ -39,6 +42,12 @@ class HubSettings:
     enrolment_token_ttl_s: float = 7 * 86400.0
     db_pool_size: int = 10
     threads: int = 16
+    report_min_participants: int = 5
+
+    def __post_init__(self) -> None:
+        if self.report_min_participants < 1:
+            raise ValueError(f"report_min_participants={self.report_min_participants}: must be "
+                             "at least 1 (1 publishes every count)")
 
     @classmethod
     def from_env(cls, **overrides: object) -> HubSettings:

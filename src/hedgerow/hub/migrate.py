@@ -3,7 +3,7 @@
 Example:
     >>> upgrade("sqlite://")   # doctest: +SKIP
     >>> current_revision("sqlite:///hub.db")   # doctest: +SKIP
-    '0002'
+    '0003'
 """
 
 from __future__ import annotations

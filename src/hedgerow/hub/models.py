@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -117,12 +118,16 @@ class DeviceRow(Base):
 
 
 class AlertRow(Base):
-    """One alert as a participant reported it."""
+    """One alert as a participant reported it (outbound ones indexed by device, for the
+    compromised devices the reports count)."""
 
     __tablename__ = "alerts"
     __table_args__ = (
         UniqueConstraint("tenant_id", "event_id"),
         Index("ix_alerts_tenant_start", "tenant_id", "start"),
+        Index("ix_alerts_outbound_device", "tenant_id", "device", "kind",
+              postgresql_where=text("direction = 'outbound'"),
+              sqlite_where=text("direction = 'outbound'")),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))

@@ -1,42 +1,62 @@
 """Reports for each audience, built from what participants reported.
 
-* household: its own devices, risks, alerts and the actions taken;
+* household: its own devices, risks, alerts and the actions taken (its own data: nothing is
+  withheld);
 * manufacturer: per model and firmware of its own vendors' devices — how many seen, how many
-  compromised, findings and failing ETSI EN 303 645 provisions — never household identities,
-  addresses or device identifiers;
+  compromised, findings and failing ETSI EN 303 645 provisions and UK PSTI requirements —
+  never household identities, addresses or device identifiers;
 * regulator: anonymised market aggregates — compliance per ETSI provision and UK PSTI
   requirement, the fleet's outbound:inbound attack ratio, and trends per day.
+
+The manufacturer and regulator figures are counted in the database (:mod:`.aggregates`) and
+every count from fewer than ``min_participants`` participants is withheld as null, with the
+secondary suppression and pooling of :mod:`.suppression`.
 
 Example:
     >>> from hedgerow.hub.db import make_engine, session_factory
     >>> from hedgerow.hub.models import Base
     >>> engine = make_engine("sqlite://"); Base.metadata.create_all(engine)
     >>> with session_factory(engine)() as s:
-    ...     regulator_report(s)["attacks"]
+    ...     regulator_report(s, min_participants=5)["attacks"]
     {'inbound': 0, 'outbound': 0, 'outbound_to_inbound': None, 'compromised_devices': 0}
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Float, Integer, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
+from hedgerow.hub.aggregates import (
+    NESTED,
+    Cell,
+    alert_cells,
+    day_of,
+    display_key,
+    maker_cells,
+    market_cells,
+    model_rows,
+    without_jit,
+)
 from hedgerow.hub.models import AlertRow, BlocklistEntry, DecisionRow, DeviceRow, FindingRow, Tenant
-from hedgerow.hub.standards import (
-    ETSI_KEY,
-    PSTI_REQUIREMENTS,
-    etsi_category,
-    psti_requirements,
+from hedgerow.hub.standards import PSTI_REQUIREMENTS, etsi_category
+from hedgerow.hub.suppression import (
+    Display,
+    Row,
+    Tally,
+    display_order,
+    enough,
+    nested_ok,
+    pool,
+    safe,
+    withhold_partition,
 )
 
-COMPROMISE_KINDS = ("scan", "bruteforce", "dos", "c2", "mining", "malware", "exploit")
 _SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
-DeviceRef = tuple[int, str]
 
 
 def _alert_out(a: AlertRow) -> dict[str, Any]:
@@ -85,149 +105,138 @@ def household_report(session: Session, tenant_id: int, recent: int = 100) -> dic
     }
 
 
-class _DeviceIndex:
-    """Resolve the device strings alerts/findings carry (key or address) to device rows."""
-
-    def __init__(self, devices: Iterable[DeviceRow]) -> None:
-        self.by_name: dict[tuple[int, str], DeviceRow] = {}
-        for d in devices:
-            for name in (d.device_key, *(d.ips or [])):
-                self.by_name.setdefault((d.tenant_id, name), d)
-
-    def get(self, tenant_id: int, name: str) -> DeviceRow | None:
-        return self.by_name.get((tenant_id, name))
-
-
-def _compromised(session: Session, tenants: Sequence[int] | None) -> set[DeviceRef]:
-    stmt = (select(AlertRow.tenant_id, AlertRow.device).distinct()
-            .where(AlertRow.direction == "outbound", AlertRow.kind.in_(COMPROMISE_KINDS)))
-    if tenants is not None:
-        stmt = stmt.where(AlertRow.tenant_id.in_(tenants))
-    return {(t, d) for t, d in session.execute(stmt)}
+def _published(cells: dict[tuple[str, str], Cell], family: str,
+               k: int) -> dict[str, int | None]:
+    """Per clause of ``family``: its count, or None where the cell or the rest of its total
+    comes from too few participants."""
+    out: dict[str, int | None] = {}
+    for (fam, clause), cell in cells.items():
+        if fam == family:
+            count = cell.rows if family == "finding" else cell.tally.count
+            out[clause] = count if safe(cell.tally, k) else None
+    return out
 
 
-def _findings(session: Session, tenants: Sequence[int] | None) -> list[FindingRow]:
-    stmt = select(FindingRow)
-    if tenants is not None:
-        stmt = stmt.where(FindingRow.tenant_id.in_(tenants))
-    return list(session.scalars(stmt))
-
-
-def manufacturer_report(session: Session, vendors: Sequence[str]) -> dict[str, Any]:
-    """Aggregates per (vendor, model, firmware) of the given vendors' devices."""
-    devices = list(session.scalars(select(DeviceRow).where(DeviceRow.vendor_norm.in_(vendors))))
-    tenants = sorted({d.tenant_id for d in devices})
-    index = _DeviceIndex(devices)
-    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
-
-    def group(d: DeviceRow) -> dict[str, Any]:
-        key = (d.vendor or "", d.model or "unknown", d.firmware or "unknown")
-        if key not in groups:
-            groups[key] = {"vendor": key[0], "model": key[1], "firmware": key[2], "seen": 0,
-                           "compromised": 0, "findings": Counter(), "failing_etsi": Counter(),
-                           "failing_psti": Counter()}
-        return groups[key]
-
-    for d in devices:
-        group(d)["seen"] += 1
-    compromised: set[int] = set()
-    for tenant_id, name in _compromised(session, tenants):
-        hit = index.get(tenant_id, name)
-        if hit is not None and hit.id not in compromised:
-            compromised.add(hit.id)
-            group(hit)["compromised"] += 1
-    seen_pairs: set[tuple[int, str]] = set()
-    for f in _findings(session, tenants):
-        found = index.get(f.tenant_id, f.device)
-        if found is None:
+def _withhold_nested(cells: dict[tuple[str, str], Cell], etsi: dict[str, int | None],
+                     psti: dict[str, int | None], k: int) -> None:
+    """Withhold a provision whose requirement is published when requirement minus provision
+    comes from too few participants."""
+    for req, provision in NESTED:
+        if etsi.get(provision) is None or psti.get(req) is None:
             continue
-        d = found
-        g = group(d)
-        g["findings"][f.check_id] += 1
-        for provision in f.standards.get(ETSI_KEY, []):
-            if (d.id, provision) not in seen_pairs:
-                seen_pairs.add((d.id, provision))
-                g["failing_etsi"][provision] += 1
-        for req in psti_requirements(f.standards):
-            if (d.id, req) not in seen_pairs:
-                seen_pairs.add((d.id, req))
-                g["failing_psti"][req] += 1
-    rows = []
-    for key in sorted(groups):
-        g = groups[key]
-        rows.append({**g, "findings": dict(sorted(g["findings"].items())),
-                     "failing_etsi": dict(sorted(g["failing_etsi"].items())),
-                     "failing_psti": dict(sorted(g["failing_psti"].items()))})
-    return {"vendors": list(vendors), "devices": len(devices), "models": rows}
+        rest = cells.get(("nested", f"{req} {provision}"))
+        if not nested_ok(rest.tally if rest else None, k):
+            etsi[provision] = None
 
 
-def _ref(index: _DeviceIndex, tenant_id: int, name: str) -> Any:
-    """A device row id, or a stand-in for a device the inventory never reported."""
-    d = index.get(tenant_id, name)
-    return d.id if d is not None else ("unmapped", tenant_id, name)
+def _by_group(cells: list[Cell]) -> dict[str, dict[tuple[str, str], Cell]]:
+    out: dict[str, dict[tuple[str, str], Cell]] = defaultdict(dict)
+    for cell in cells:
+        out[cell.group][(cell.family, cell.clause)] = cell
+    return out
 
 
-def _day(session: Session, column: Any) -> ColumnElement[int]:
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(func.floor(column / 86400.0), Integer)
-    return cast(cast(column, Float) / 86400.0, Integer)
+def manufacturer_report(session: Session, vendors: Sequence[str],
+                        min_participants: int) -> dict[str, Any]:
+    """Aggregates per (vendor, model, firmware) of the given vendors' devices.
+
+    Rows from fewer than ``min_participants`` participants are pooled (firmware, then model,
+    then vendor null) and counts from too few participants are null."""
+    k = min_participants
+    without_jit(session)
+    rows = model_rows(session, vendors, k)
+    placed = pool(rows, k)
+    listed: dict[Row, Display] = {row: d for row, d in placed.items() if d is not None}
+    shown = sorted(set(listed.values()), key=display_order)
+    cells = _by_group(maker_cells(session, vendors, listed, k)) if listed else {}
+    models = []
+    for vendor, model, firmware in shown:
+        group = cells[display_key((vendor, model, firmware))]
+        etsi = _published(group, "etsi", k)
+        psti = _published(group, "psti", k)
+        _withhold_nested(group, etsi, psti, k)
+        compromised = _published(group, "compromised", k).get("", 0)
+        models.append({"vendor": vendor, "model": model, "firmware": firmware,
+                       "seen": group[("total", "")].tally.count, "compromised": compromised,
+                       "findings": dict(sorted(_published(group, "finding", k).items())),
+                       "failing_etsi": dict(sorted(etsi.items())),
+                       "failing_psti": dict(sorted(psti.items()))})
+    devices = sum(t.count for t in rows.values())
+    return {"vendors": list(vendors), "devices": devices if shown or not rows else None,
+            "models": models, "suppression": {"min_participants": k}}
 
 
-def regulator_report(session: Session) -> dict[str, Any]:
-    """Anonymised market aggregates (no tenant, device, vendor identity or address)."""
-    devices = list(session.scalars(select(DeviceRow)))
-    index = _DeviceIndex(devices)
-    assessed: set[Any] = {d.id for d in devices}
-    failing_etsi: dict[str, set[Any]] = defaultdict(set)
-    failing_psti: dict[str, set[Any]] = defaultdict(set)
-    for f in _findings(session, None):
-        ref = _ref(index, f.tenant_id, f.device)
-        assessed.add(ref)
-        for provision in f.standards.get(ETSI_KEY, []):
-            failing_etsi[provision].add(ref)
-        for req in psti_requirements(f.standards):
-            failing_psti[req].add(ref)
-    population = len(assessed)
+def _trends(session: Session, k: int) -> tuple[dict[str, Tally], list[dict[str, Any]]]:
+    """Alert totals per direction, and the daily rows with the partition rule applied."""
+    totals: dict[str, Tally] = {}
+    daily: dict[str, dict[int, Tally]] = {"inbound": {}, "outbound": {}}
+    days: set[int] = set()
+    for day, direction, tally in alert_cells(session):
+        if day is None:
+            totals[direction] = tally
+            continue
+        days.add(day)
+        if direction in daily:
+            daily[direction][day] = tally
+    listed_day = day_of(session, BlocklistEntry.first_listed)
+    listed = {int(d): int(n) for d, n in session.execute(
+        select(listed_day, func.count()).group_by(listed_day))}
+    days |= set(listed)
+    shown: dict[str, dict[int, int | None]] = {}
+    for direction, cells in daily.items():
+        withheld = withhold_partition(cells, k)
+        shown[direction] = {d: None if d in withheld else t.count for d, t in cells.items()}
+    trends = [{"day": _iso_day(d), "inbound_alerts": shown["inbound"].get(d, 0),
+               "outbound_alerts": shown["outbound"].get(d, 0),
+               "newly_blocklisted": listed.get(d, 0)} for d in sorted(days)]
+    return totals, trends
 
-    def rate(failing: int) -> float | None:
-        return round(1.0 - failing / population, 4) if population else None
 
-    etsi = [{"provision": p, "category": etsi_category(p), "failing_devices": len(refs),
-             "compliance": rate(len(refs))} for p, refs in sorted(failing_etsi.items())]
-    psti = [{"requirement": key, "title": title, "etsi_provisions": list(provisions),
-             "failing_devices": len(failing_psti.get(key, ())),
-             "compliance": rate(len(failing_psti.get(key, ())))}
-            for key, (title, provisions) in PSTI_REQUIREMENTS.items()]
-    by_direction = dict(session.execute(
-        select(AlertRow.direction, func.count()).group_by(AlertRow.direction)).all())
-    inbound, outbound = by_direction.get("inbound", 0), by_direction.get("outbound", 0)
-    compromised = {_ref(index, t, n) for t, n in _compromised(session, None)}
-    day = _day(session, AlertRow.start)
-    trend_rows = session.execute(select(day, AlertRow.direction, func.count())
-                                 .group_by(day, AlertRow.direction)).all()
-    listed_day = _day(session, BlocklistEntry.first_listed)
-    listed = dict(session.execute(select(listed_day, func.count()).group_by(listed_day)).all())
-    days = sorted({int(d) for d, _, _ in trend_rows} | {int(d) for d in listed})
-    trends = {d: {"inbound": 0, "outbound": 0} for d in days}
-    for d, direction, n in trend_rows:
-        if direction in ("inbound", "outbound"):
-            trends[int(d)][direction] += int(n)
+def regulator_report(session: Session, min_participants: int) -> dict[str, Any]:
+    """Anonymised market aggregates (no tenant, device, vendor identity or address); counts
+    from fewer than ``min_participants`` participants are null."""
+    k = min_participants
+    without_jit(session)
+    cells = _by_group(market_cells(session, k)).get("", {})
+    assessed = cells.get(("total", ""))
+    population = assessed.tally if assessed else Tally(0, 0)
+    etsi = _published(cells, "etsi", k)
+    psti = {req: 0 for req in PSTI_REQUIREMENTS} | _published(cells, "psti", k)
+    _withhold_nested(cells, etsi, psti, k)
+
+    def rate(failing: int | None) -> float | None:
+        if failing is None or not population.count:
+            return None
+        return round(1.0 - failing / population.count, 4)
+
+    etsi_rows = [{"provision": p, "category": etsi_category(p), "failing_devices": n,
+                  "compliance": rate(n)} for p, n in sorted(etsi.items())]
+    psti_rows = [{"requirement": key, "title": title, "etsi_provisions": list(provisions),
+                  "failing_devices": psti[key], "compliance": rate(psti[key])}
+                 for key, (title, provisions) in PSTI_REQUIREMENTS.items()]
+    totals, trends = _trends(session, k)
+
+    def total(direction: str) -> int | None:
+        tally = totals.get(direction, Tally(0, 0))
+        return tally.count if enough(tally.participants, k) else None
+
+    inbound, outbound = total("inbound"), total("outbound")
+    ratio = (round(outbound / inbound, 4) if inbound and outbound is not None else None)
+    compromised = _published(cells, "compromised", k).get("", 0)
     households = session.scalar(select(func.count()).select_from(Tenant).where(
         Tenant.role.in_(("household", "organisation"))))
     return {
-        "population": {"participants": int(households or 0), "devices": population},
-        "etsi_en_303_645": etsi,
-        "uk_psti": psti,
-        "attacks": {"inbound": int(inbound), "outbound": int(outbound),
-                    "outbound_to_inbound": round(outbound / inbound, 4) if inbound else None,
-                    "compromised_devices": len(compromised)},
-        "trends": [{"day": _iso_day(d), "inbound_alerts": v["inbound"],
-                    "outbound_alerts": v["outbound"], "newly_blocklisted": int(listed.get(d, 0))}
-                   for d, v in sorted(trends.items())],
+        "population": {"participants": int(households or 0),
+                       "devices": population.count if enough(population.participants, k)
+                       else None},
+        "etsi_en_303_645": etsi_rows,
+        "uk_psti": psti_rows,
+        "attacks": {"inbound": inbound, "outbound": outbound, "outbound_to_inbound": ratio,
+                    "compromised_devices": compromised},
+        "trends": trends,
+        "suppression": {"min_participants": k},
     }
 
 
 def _iso_day(day: int) -> str:
-    from datetime import UTC, datetime
-
     return datetime.fromtimestamp(day * 86400, tz=UTC).strftime("%Y-%m-%d")

@@ -237,3 +237,81 @@ class Blocklist(BaseModel):
     min_tenants: int
     window_s: float
     entries: list[BlocklistItem]
+
+
+NULL_IS_WITHHELD = ("null: withheld, the count comes from fewer than the report's "
+                    "min_participants participants or would reveal one that does")
+
+
+class Suppression(BaseModel):
+    min_participants: int = Field(description="published counts come from at least this many "
+                                  "distinct participants (households, organisations), or none")
+
+
+class ModelRow(BaseModel):
+    """One (vendor, model, firmware) row; null names: rows pooled because each came from too
+    few participants (firmware null: one model's rare firmware versions; model null: one
+    vendor's rare models; all null: the rest)."""
+
+    vendor: str | None
+    model: str | None
+    firmware: str | None
+    seen: int
+    compromised: int | None = Field(description=NULL_IS_WITHHELD)
+    findings: dict[str, int | None] = Field(description="finding rows per check; "
+                                            + NULL_IS_WITHHELD)
+    failing_etsi: dict[str, int | None] = Field(description="devices per ETSI EN 303 645 "
+                                                "provision; " + NULL_IS_WITHHELD)
+    failing_psti: dict[str, int | None] = Field(description="devices per UK PSTI requirement; "
+                                                + NULL_IS_WITHHELD)
+
+
+class ManufacturerReport(BaseModel):
+    vendors: list[str]
+    devices: int | None = Field(description=NULL_IS_WITHHELD)
+    models: list[ModelRow]
+    suppression: Suppression
+
+
+class Population(BaseModel):
+    participants: int
+    devices: int | None = Field(description="assessed devices; " + NULL_IS_WITHHELD)
+
+
+class ProvisionRow(BaseModel):
+    provision: str
+    category: str
+    failing_devices: int | None = Field(description=NULL_IS_WITHHELD)
+    compliance: float | None = Field(description="1 - failing / assessed devices; null with "
+                                     "failing_devices or when nothing was assessed")
+
+
+class RequirementRow(BaseModel):
+    requirement: str
+    title: str
+    etsi_provisions: list[str]
+    failing_devices: int | None = Field(description=NULL_IS_WITHHELD)
+    compliance: float | None
+
+
+class Attacks(BaseModel):
+    inbound: int | None = Field(description=NULL_IS_WITHHELD)
+    outbound: int | None = Field(description=NULL_IS_WITHHELD)
+    outbound_to_inbound: float | None
+    compromised_devices: int | None = Field(description=NULL_IS_WITHHELD)
+
+
+class TrendRow(BaseModel):
+    day: str
+    inbound_alerts: int | None = Field(description=NULL_IS_WITHHELD)
+    outbound_alerts: int | None = Field(description=NULL_IS_WITHHELD)
+    newly_blocklisted: int
+
+
+class RegulatorReport(BaseModel):
+    population: Population
+    etsi_en_303_645: list[ProvisionRow]
+    uk_psti: list[RequirementRow]
+    attacks: Attacks
+    trends: list[TrendRow]
+    suppression: Suppression

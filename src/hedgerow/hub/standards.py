@@ -51,13 +51,25 @@ def etsi_category(provision: str) -> str:
     return f"{head} {title}" if title else provision
 
 
+def psti_markers(requirement: str) -> tuple[str, str]:
+    """Texts that state ``requirement`` in a finding's ``uk_psti`` clauses.
+
+    >>> psti_markers("psti-2")
+    ('psti-2', 'paragraph 2')
+    """
+    return requirement, f"paragraph {requirement.rsplit('-', 1)[1]}"
+
+
 def psti_requirements(standards: Mapping[str, Sequence[str]]) -> list[str]:
-    """PSTI requirements a finding with these ``standards`` clauses breaches."""
+    """PSTI requirements a finding with these ``standards`` clauses breaches: those whose
+    ETSI provisions it lists, and those one of its ``uk_psti`` clauses states (names the
+    requirement or its Schedule 1 paragraph)."""
     etsi = set(standards.get(ETSI_KEY, ()))
-    direct = " ".join(standards.get(PSTI_KEY, ()))
+    stated = standards.get(PSTI_KEY, ())
     out = []
     for key, (_title, provisions) in PSTI_REQUIREMENTS.items():
-        number = key.rsplit("-", 1)[1]
-        if etsi.intersection(provisions) or key in direct or f"paragraph {number}" in direct:
+        markers = psti_markers(key)
+        if etsi.intersection(provisions) or any(m in clause for clause in stated
+                                                for m in markers):
             out.append(key)
     return out

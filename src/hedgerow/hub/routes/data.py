@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from hedgerow.hub.deps import DB, Regulator, Who, own_tenant
+from hedgerow.hub.deps import DB, Regulator, State, Who, own_tenant
 from hedgerow.hub.models import AlertRow, DeviceRow, Tenant
 from hedgerow.hub.reports import household_report, manufacturer_report, regulator_report
-from hedgerow.hub.schemas import AlertOut, DeviceOut
+from hedgerow.hub.schemas import AlertOut, DeviceOut, ManufacturerReport, RegulatorReport
 from hedgerow.hub.tenants import tenant_vendors
 
 router = APIRouter(prefix="/v1", tags=["data"])
@@ -56,13 +56,17 @@ def household(tenant_id: int, who: Who, session: DB) -> dict[str, Any]:
 
 
 @router.get("/reports/manufacturer/{tenant_id}")
-def manufacturer(tenant_id: int, who: Who, session: DB) -> dict[str, Any]:
-    """Aggregates per model and firmware of the manufacturer's own products."""
+def manufacturer(tenant_id: int, who: Who, session: DB, state: State) -> ManufacturerReport:
+    """Aggregates per model and firmware of the manufacturer's own products (counts from
+    fewer than `report_min_participants` participants withheld as null, small rows pooled)."""
     own_tenant(session, who, tenant_id, ("manufacturer",))
-    return manufacturer_report(session, tenant_vendors(session, tenant_id))
+    return ManufacturerReport.model_validate(manufacturer_report(
+        session, tenant_vendors(session, tenant_id), state.settings.report_min_participants))
 
 
 @router.get("/reports/regulator")
-def regulator(_: Regulator, session: DB) -> dict[str, Any]:
-    """Anonymised market aggregates: ETSI/PSTI compliance, attack ratio, daily trends."""
-    return regulator_report(session)
+def regulator(_: Regulator, session: DB, state: State) -> RegulatorReport:
+    """Anonymised market aggregates: ETSI/PSTI compliance, attack ratio, daily trends (counts
+    from fewer than `report_min_participants` participants withheld as null)."""
+    return RegulatorReport.model_validate(
+        regulator_report(session, state.settings.report_min_participants))
