@@ -20,30 +20,6 @@ from contextlib import ExitStack
 import click
 
 _PROGRESS_MIN_BYTES = 32 << 20
-_BLAS_PROBE = "scipy.linalg.cython_blas"
-
-
-def _skip_blas_probe() -> None:
-    """Import numba and its array-math registry without their SciPy probes.
-
-    ``import numba`` imports SciPy only to check its version, and when it loads its first
-    cached kernel numba imports ``numba.np.arraymath``, which imports ``scipy.linalg`` only to
-    learn whether ``np.convolve`` may call BLAS (about 0.15 s of CPU and 15 MB per run; the
-    version check about 0.01 s). The flow kernels use no SciPy, so both imports are told
-    there is none; the markers are removed right after, so a later ``import scipy.linalg``
-    works as usual.
-    """
-    if "numba.np.arraymath" in sys.modules:
-        return
-    blocked = [name for name in ("scipy", _BLAS_PROBE) if name not in sys.modules]
-    for name in blocked:
-        sys.modules[name] = None  # type: ignore[assignment]
-    try:
-        import numba.np.arraymath  # noqa: F401
-    finally:
-        for name in blocked:
-            if sys.modules.get(name, False) is None:
-                del sys.modules[name]
 
 
 @click.command("flows")
@@ -68,7 +44,6 @@ def flows(
     quiet: bool,
 ) -> None:
     """Turn captures (pcap, pcapng, gzip) and Zeek conn.logs into flows."""
-    _skip_blas_probe()
     # Arrow's default allocator (mimalloc) keeps freed buffers for reuse; the system allocator
     # gives them back (about 35 MB less peak memory on large captures). Read when pyarrow loads.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
@@ -76,7 +51,7 @@ def flows(
     from hedgerow.flows.source import FlowSource
     from hedgerow.flows.writers import ZeekWriter, open_writer
 
-    # The imported modules (numba's especially) are long-lived: keep the collector from
+    # The imported modules are long-lived: keep the collector from
     # rescanning them at every full collection of the run.
     gc.freeze()
     # The readers' warnings are collected and printed once below, not logged as they happen.
