@@ -44,6 +44,9 @@ def flows(
     quiet: bool,
 ) -> None:
     """Turn captures (pcap, pcapng, gzip) and Zeek conn.logs into flows."""
+    from hedgerow.native import without_blas_threads
+
+    without_blas_threads()
     # Arrow's default allocator (mimalloc) keeps freed buffers for reuse; the system allocator
     # gives them back (about 35 MB less peak memory on large captures). Read when pyarrow loads.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
