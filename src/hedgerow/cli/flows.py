@@ -93,18 +93,13 @@ def flows(
             def advance(amount: int) -> None:
                 bar.advance(task, amount)
 
-        source = FlowSource(inputs, config, strict=False, progress=advance)
+        # A capture's flows go from the meter's table to conn.log lines in compiled code.
+        sink = writer.write_table if isinstance(writer, ZeekWriter) else None
+        source = FlowSource(inputs, config, strict=False, progress=advance, row_sink=sink)
         try:
-            if isinstance(writer, ZeekWriter):
-                # Captures' flows go from the meter's rows to conn.log lines in compiled code.
-                for item in source.iter_rows():
-                    if isinstance(item, FlowRows):
-                        writer.write_rows(item)
-                    else:
-                        writer.write(item)
-            else:
-                for batch in source:
-                    writer.write(batch)
+            for batch in source.iter_rows() if sink else source:
+                assert not isinstance(batch, FlowRows)  # a row sink takes every capture's rows
+                writer.write(batch)
         finally:
             writer.close()
     # Likewise the compiled kernels loaded during the run: freezing them spares the collector

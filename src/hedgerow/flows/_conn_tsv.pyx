@@ -134,6 +134,7 @@ def _rows(n, *columns):
 
 def format_rows(
     uint8_t[::1] out,
+    const int64_t[::1] rows,
     const int64_t[::1] first_ns,
     const int64_t[::1] last_ns,
     const uint64_t[::1] a_hi,
@@ -177,42 +178,52 @@ def format_rows(
     const uint8_t[::1] digits64,
     Py_ssize_t row_bound,
 ):
-    """Write one conn.log line per flow-table row into ``out``; the number of bytes written.
+    """Write one conn.log line per flow-table row ``rows[i]`` into ``out``; the bytes written.
 
     Uids, sizes and ``conn_state`` are derived as :mod:`hedgerow.flows.derive` derives them for
     frames (the same inline code). ``names``/``name_off`` hold the proto (0..255), conn_state
-    (256..268) and service (269..) names; ``v6_row[2 f + side]`` (side 0: endpoint a) is the
-    row of that address in the IPv6 texts (``v6_blob``/``v6_off``), or -1 for IPv4.
-    ``row_bound`` is the caller's per-row allowance (``out`` must hold ``n * row_bound``).
+    (256..268) and service (269..) names; per line ``i``, ``service[i]`` is the service code and
+    ``v6_row[2 i + side]`` (side 0: endpoint a) the row of that address in the IPv6 texts
+    (``v6_blob``/``v6_off``), or -1 for IPv4. ``row_bound`` is the caller's per-line allowance
+    (``out`` must hold ``len(rows) * row_bound``).
     """
-    cdef Py_ssize_t n = first_ns.shape[0]
-    _rows(n, last_ns, a_hi, a_lo, b_hi, b_lo, a_port, b_port, orig_is_a, proto, vlan, service,
-          seq_start, seq_max, acked, fin_end, missed, seen, pay_bytes, state, history, hist_len,
-          pkts, ip_bytes, mac, syn_cnt, ack_only_cnt, rst_cnt, fin_cnt, mirai, pl_slot,
-          payload_len)
+    cdef Py_ssize_t n = rows.shape[0]
+    cdef Py_ssize_t i, f, side, d, j, k, pos = 0
+    cdef int64_t table_rows = 0
+    for i in range(n):
+        if rows[i] < 0:
+            raise ValueError(f"negative table row {rows[i]}")
+        if rows[i] >= table_rows:
+            table_rows = rows[i] + 1
+    _rows(table_rows, first_ns, last_ns, a_hi, a_lo, b_hi, b_lo, a_port, b_port, orig_is_a,
+          proto, vlan, seq_start, seq_max, acked, fin_end, missed, seen, pay_bytes, state,
+          history, hist_len, pkts, ip_bytes, mac, syn_cnt, ack_only_cnt, rst_cnt, fin_cnt, mirai,
+          pl_slot, payload_len)
+    _rows(n, service)
     if out.shape[0] < n * row_bound or v6_row.shape[0] < 2 * n or row_bound < 1024:
         raise ValueError("output buffer or IPv6 row map too small for the rows")
     if name_off.shape[0] < 270 or digits62.shape[0] < 62 or digits64.shape[0] < 64:
         raise ValueError("name table or digit tables too short")
     if history.shape[1] > 64 or (payload and (pool.shape[2] > 128 or pool.shape[1] != 2)):
         raise ValueError("histories of at most 64 letters and payloads of 128 bytes expected")
-    cdef Py_ssize_t f, side, d, j, k, pos = 0
     cdef int64_t row, p, code, lost, size0, size1, lost0, lost1, s, v
     cdef uint64_t h1, h2
     cdef bint is_a, tcp
-    for f in range(n):
-        row = v6_row[2 * f]
+    for i in range(n):
+        f = rows[i]
+        row = v6_row[2 * i]
         if row >= 0 and v6_off.shape[0] < row + 2:
             raise ValueError(f"IPv6 text row {row} beyond the text table")
-        row = v6_row[2 * f + 1]
+        row = v6_row[2 * i + 1]
         if row >= 0 and v6_off.shape[0] < row + 2:
             raise ValueError(f"IPv6 text row {row} beyond the text table")
-        if not 0 <= proto[f] < 256 or service[f] + 271 > name_off.shape[0]:
+        if not 0 <= proto[f] < 256 or service[i] + 271 > name_off.shape[0]:
             raise ValueError(f"flow {f}: protocol or service code outside the name table")
         if payload and pl_slot[f] >= pool.shape[0]:
             raise ValueError(f"flow {f}: payload row {pl_slot[f]} beyond the pool")
     with nogil:
-        for f in range(n):
+        for i in range(n):
+            f = rows[i]
             pos = _seconds(out, pos, first_ns[f])
             out[pos] = _TAB
             out[pos + 1] = 67  # 'C'
@@ -230,7 +241,7 @@ def format_rows(
                 is_a = (orig_is_a[f] != 0) == (side == 0)
                 out[pos] = _TAB
                 pos += 1
-                row = v6_row[2 * f + (0 if is_a else 1)]
+                row = v6_row[2 * i + (0 if is_a else 1)]
                 if row < 0:
                     pos = _ipv4(out, pos, a_lo[f] if is_a else b_lo[f])
                 else:
@@ -242,7 +253,7 @@ def format_rows(
             pos = _bytes(out, pos + 1, names, name_off[p], name_off[p + 1])
             out[pos] = _TAB
             pos += 1
-            code = service[f]
+            code = service[i]
             if code < 0:
                 out[pos] = _DASH
                 pos += 1
