@@ -15,26 +15,48 @@ cdef int _TAB = 9
 cdef int _DASH = 45
 
 
+cdef const char* _PAIRS = (
+    b"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    b"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    b"8081828384858687888990919293949596979899"
+)  # "00".."99": two digits per division
+
+
+cdef inline void _pairs(uint8_t[::1] out, Py_ssize_t end, uint64_t u, Py_ssize_t n) noexcept nogil:
+    """The ``n`` (even) low decimal digits of ``u``, zero-padded, ending before ``end``."""
+    cdef uint64_t r
+    while n > 0:
+        r = (u % 100) * 2
+        u //= 100
+        end -= 2
+        out[end] = _PAIRS[r]
+        out[end + 1] = _PAIRS[r + 1]
+        n -= 2
+
+
 cdef inline Py_ssize_t _int(uint8_t[::1] out, Py_ssize_t pos, int64_t value) noexcept nogil:
     cdef uint64_t u, bound
-    cdef Py_ssize_t digits, end, p
+    cdef Py_ssize_t digits, end
     if value < 0:
         out[pos] = 45  # '-'
         pos += 1
         value = -value
     # Unsigned arithmetic: division by 10 without sign fix-ups.
     u = <uint64_t>value
-    digits = 1
-    bound = 10
+    if u < 10:
+        out[pos] = <uint8_t>(48 + u)
+        return pos + 1
+    digits = 2
+    bound = 100
     while digits < 20 and u >= bound:
         digits += 1
         bound *= 10
     end = pos + digits
-    p = end - 1
-    while p >= pos:
-        out[p] = <uint8_t>(48 + u % 10)
-        u //= 10
-        p -= 1
+    if digits % 2:
+        _pairs(out, end, u, digits - 1)
+        out[pos] = <uint8_t>(48 + u // (bound // 10))
+    else:
+        _pairs(out, end, u, digits)
     return end
 
 
@@ -53,15 +75,12 @@ cdef inline Py_ssize_t _seconds(uint8_t[::1] out, Py_ssize_t pos, int64_t ns) no
     cdef int64_t micros = <int64_t>rint((<double>ns / 1e9) * 1e6)
     cdef int64_t whole = micros / 1_000_000
     cdef int64_t frac = micros % 1_000_000
-    cdef int j
     if frac < 0:  # Python's floor division and modulo
         whole -= 1
         frac += 1_000_000
     pos = _int(out, pos, whole)
     out[pos] = 46  # '.'
-    for j in range(6):
-        out[pos + 6 - j] = <uint8_t>(48 + frac % 10)
-        frac //= 10
+    _pairs(out, pos + 7, <uint64_t>frac, 6)
     return pos + 7
 
 
