@@ -82,3 +82,16 @@ def test_sensor_commands_never_import_numba(tmp_path: Path, corpus: Path) -> Non
         assert code in ("0", "None"), result.stderr[-2000:]
         assert "'hedgerow'" in modules and "'numba'" not in modules, command
         assert "'llvmlite'" not in modules, command
+
+
+def test_the_live_sensor_stack_never_imports_numba() -> None:
+    """What ``hedgerow sense`` imports to run (it needs root and an interface to go further)."""
+    code = (
+        "import sys, hedgerow.cli.sense, hedgerow.sense.alertlog, hedgerow.sense.analyze, "
+        "hedgerow.sense.devices, hedgerow.sense.live, hedgerow.sense.metrics, "
+        "hedgerow.sense.sensor; print(sorted({m.split('.')[0] for m in sys.modules}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert "'hedgerow'" in result.stdout and "'numba'" not in result.stdout
