@@ -228,6 +228,13 @@ def format_rows(
     cdef int64_t row, p, code, lost, size0, size1, lost0, lost1, s, v
     cdef uint64_t h1, h2
     cdef bint is_a, tcp
+    # Every field's width is bounded (names and IPv6 texts too), so a line fits its allowance.
+    for j in range(name_off.shape[0] - 1):
+        if not 0 <= name_off[j + 1] - name_off[j] <= 32 or name_off[j + 1] > names.shape[0]:
+            raise ValueError(f"name {j} longer than 32 bytes or beyond the name blob")
+    for j in range(v6_off.shape[0] - 1):
+        if not 0 <= v6_off[j + 1] - v6_off[j] <= 45 or v6_off[j + 1] > v6_blob.shape[0]:
+            raise ValueError(f"IPv6 text {j} longer than 45 bytes or beyond the text blob")
     for i in range(n):
         f = rows[i]
         row = v6_row[2 * i]
@@ -238,8 +245,12 @@ def format_rows(
             raise ValueError(f"IPv6 text row {row} beyond the text table")
         if not 0 <= proto[f] < 256 or service[i] + 271 > name_off.shape[0]:
             raise ValueError(f"flow {f}: protocol or service code outside the name table")
-        if payload and pl_slot[f] >= pool.shape[0]:
-            raise ValueError(f"flow {f}: payload row {pl_slot[f]} beyond the pool")
+        if not 0 <= hist_len[f] <= history.shape[1]:
+            raise ValueError(f"flow {f}: history length {hist_len[f]} beyond its row")
+        if payload and (pl_slot[f] >= pool.shape[0] or (pl_slot[f] >= 0 and not (
+            0 <= payload_len[f, 0] <= pool.shape[2] and 0 <= payload_len[f, 1] <= pool.shape[2]
+        ))):
+            raise ValueError(f"flow {f}: payload row or lengths beyond the pool")
     with nogil:
         for i in range(n):
             f = rows[i]

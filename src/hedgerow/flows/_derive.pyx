@@ -38,15 +38,18 @@ def sizes_and_states(
     """Per flow: payload bytes per direction (TCP from sequence ranges, else as counted),
     missed bytes (TCP only) and the ``conn_state`` code."""
     cdef Py_ssize_t n = proto.shape[0]
+    cdef Py_ssize_t f, d
     _rows(n, seq_start, seq_max, acked, fin_end, missed, seen, pay_bytes, state, pkts, history,
           hist_len)
+    for f in range(n):
+        if not 0 <= hist_len[f] <= history.shape[1]:
+            raise ValueError(f"flow {f}: history length {hist_len[f]} beyond its row")
     size_arr = np.empty((n, 2), np.int64)
     lost_arr = np.zeros(n, np.int64)
     codes_arr = np.empty(n, np.int8)
     cdef int64_t[:, ::1] size = size_arr
     cdef int64_t[::1] lost = lost_arr
     cdef int8_t[::1] codes = codes_arr
-    cdef Py_ssize_t f, d
     cdef int64_t sz, ms
     with nogil:
         for f in range(n):
