@@ -9,7 +9,7 @@ bounds-checked memoryview, so a record that claims more bytes than the buffer ho
 
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
-from hedgerow.capture._bytes cimport be16, be32, be_bytes, u32
+from hedgerow.capture._bytes cimport be16, be32, be_bytes, ord32
 
 cdef enum:
     _OK = 0
@@ -87,15 +87,15 @@ def decode_packets(
                     continue
                 eth_dst[i] = be_bytes(buf, p, 6)
                 eth_src[i] = be_bytes(buf, p + 6, 6)
-                et = be16(buf, p + 12)
+                et = be16(buf[p + 12], buf[p + 13])
                 off = p + 14
             elif lt == 113:
                 if avail < 16:
                     status[i] = _TRUNCATED
                     continue
-                if be16(buf, p + 4) == 6:
+                if be16(buf[p + 4], buf[p + 5]) == 6:
                     eth_src[i] = be_bytes(buf, p + 6, 6)
-                et = be16(buf, p + 14)
+                et = be16(buf[p + 14], buf[p + 15])
                 off = p + 16
             elif lt == 276:
                 if avail < 20:
@@ -103,7 +103,7 @@ def decode_packets(
                     continue
                 if buf[p + 11] == 6:
                     eth_src[i] = be_bytes(buf, p + 12, 6)
-                et = be16(buf, p)
+                et = be16(buf[p], buf[p + 1])
                 off = p + 20
             elif lt == 101 or lt == 12 or lt == 14:
                 if avail < 1:
@@ -122,9 +122,9 @@ def decode_packets(
                 if avail < 4:
                     status[i] = _TRUNCATED
                     continue
-                family = u32(buf, p, False)
+                family = ord32(buf[p], buf[p + 1], buf[p + 2], buf[p + 3], False)
                 if family > 0xFFFF:
-                    family = be32(buf, p)
+                    family = be32(buf[p], buf[p + 1], buf[p + 2], buf[p + 3])
                 if family == 2:
                     et = 0x0800
                 elif family == 24 or family == 28 or family == 30:  # BSD AF_INET6 values
@@ -140,15 +140,15 @@ def decode_packets(
                     truncated = True
                     break
                 if tags == 0:
-                    vlan[i] = be16(buf, off) & 0x0FFF
-                et = be16(buf, off + 2)
+                    vlan[i] = be16(buf[off], buf[off + 1]) & 0x0FFF
+                et = be16(buf[off + 2], buf[off + 3])
                 off += 4
                 tags += 1
             if et == 0x8864:  # PPPoE session: 6-byte PPPoE header, 2-byte PPP protocol
                 if end - off < 8:
                     truncated = True
                 else:
-                    ppp = be16(buf, off + 6)
+                    ppp = be16(buf[off + 6], buf[off + 7])
                     et = 0x0800 if ppp == 0x0021 else (0x86DD if ppp == 0x0057 else -1)
                     off += 8
             elif et == 0x8847 or et == 0x8848:  # MPLS label stack, then IP by its version nibble
@@ -179,25 +179,31 @@ def decode_packets(
                 if have < 20:  # keep the fields the snap length left
                     status[i] = _TRUNCATED
                     if have >= 10:
-                        ip_len[i] = <uint32_t>be16(buf, off + 2)
-                        ip_id[i] = <uint32_t>be16(buf, off + 4)
+                        ip_len[i] = <uint32_t>be16(buf[off + 2], buf[off + 3])
+                        ip_id[i] = <uint32_t>be16(buf[off + 4], buf[off + 5])
                         ttl[i] = buf[off + 8]
                         proto[i] = buf[off + 9]
                     if have >= 16:
-                        src_lo[i] = _MAPPED | <uint64_t>be32(buf, off + 12)
+                        src_lo[i] = _MAPPED | <uint64_t>be32(
+                            buf[off + 12], buf[off + 13], buf[off + 14], buf[off + 15]
+                        )
                     continue
                 ihl = (buf[off] & 15) * 4
-                tot = be16(buf, off + 2)
+                tot = be16(buf[off + 2], buf[off + 3])
                 if tot == 0:  # TCP segmentation offload: length left to the NIC
                     tot = wire - l2
                 ip_len[i] = <uint32_t>tot
-                ip_id[i] = <uint32_t>be16(buf, off + 4)
-                fo = be16(buf, off + 6)
+                ip_id[i] = <uint32_t>be16(buf[off + 4], buf[off + 5])
+                fo = be16(buf[off + 6], buf[off + 7])
                 ttl[i] = buf[off + 8]
                 nh = buf[off + 9]
                 proto[i] = <uint8_t>nh
-                src_lo[i] = _MAPPED | <uint64_t>be32(buf, off + 12)
-                dst_lo[i] = _MAPPED | <uint64_t>be32(buf, off + 16)
+                src_lo[i] = _MAPPED | <uint64_t>be32(
+                    buf[off + 12], buf[off + 13], buf[off + 14], buf[off + 15]
+                )
+                dst_lo[i] = _MAPPED | <uint64_t>be32(
+                    buf[off + 16], buf[off + 17], buf[off + 18], buf[off + 19]
+                )
                 if tot < ihl:
                     status[i] = _MALFORMED
                     continue
@@ -222,14 +228,14 @@ def decode_packets(
                 if have < 40:  # keep the fields the snap length left
                     status[i] = _TRUNCATED
                     if have >= 8:
-                        ip_len[i] = <uint32_t>(be16(buf, off + 4) + 40)
+                        ip_len[i] = <uint32_t>(be16(buf[off + 4], buf[off + 5]) + 40)
                         proto[i] = buf[off + 6]
                         ttl[i] = buf[off + 7]
                     if have >= 24:
                         src_hi[i] = be_bytes(buf, off + 8, 8)
                         src_lo[i] = be_bytes(buf, off + 16, 8)
                     continue
-                plen = be16(buf, off + 4)
+                plen = be16(buf[off + 4], buf[off + 5])
                 if plen == 0:
                     plen = wire - l2 - 40
                 ip_len[i] = <uint32_t>(plen + 40)
@@ -260,8 +266,8 @@ def decode_packets(
                             bad = _TRUNCATED
                             break
                         hl = 8
-                        fo = be16(buf, q + 2)
-                        ip_id[i] = <uint32_t>be32(buf, q + 4)
+                        fo = be16(buf[q + 2], buf[q + 3])
+                        ip_id[i] = <uint32_t>be32(buf[q + 4], buf[q + 5], buf[q + 6], buf[q + 7])
                         if fo & 0xFFF8:
                             frag[i] = _FRAG_LATER
                         elif fo & 1:
@@ -291,15 +297,23 @@ def decode_packets(
                 if end - off < 8:
                     status[i] = _TRUNCATED
                     continue
-                sport[i] = <uint16_t>be16(buf, off + 6)
-                if be16(buf, off + 2) == 0x0800 and buf[off + 4] == 6 and buf[off + 5] == 4:
+                sport[i] = <uint16_t>be16(buf[off + 6], buf[off + 7])
+                if (
+                    be16(buf[off + 2], buf[off + 3]) == 0x0800
+                    and buf[off + 4] == 6
+                    and buf[off + 5] == 4
+                ):
                     if end - off < 28:
                         status[i] = _TRUNCATED
                         continue
                     if eth_src[i] == 0:
                         eth_src[i] = be_bytes(buf, off + 8, 6)
-                    src_lo[i] = _MAPPED | <uint64_t>be32(buf, off + 14)
-                    dst_lo[i] = _MAPPED | <uint64_t>be32(buf, off + 24)
+                    src_lo[i] = _MAPPED | <uint64_t>be32(
+                        buf[off + 14], buf[off + 15], buf[off + 16], buf[off + 17]
+                    )
+                    dst_lo[i] = _MAPPED | <uint64_t>be32(
+                        buf[off + 24], buf[off + 25], buf[off + 26], buf[off + 27]
+                    )
                 continue
             else:
                 l3[i] = _L3_OTHER
@@ -309,19 +323,19 @@ def decode_packets(
             hdr = 0
             if nh == 6:
                 if avail >= 4:
-                    sport[i] = <uint16_t>be16(buf, q)
-                    dport[i] = <uint16_t>be16(buf, q + 2)
+                    sport[i] = <uint16_t>be16(buf[q], buf[q + 1])
+                    dport[i] = <uint16_t>be16(buf[q + 2], buf[q + 3])
                 if avail >= 8:
-                    seq[i] = <uint32_t>be32(buf, q + 4)
+                    seq[i] = <uint32_t>be32(buf[q + 4], buf[q + 5], buf[q + 6], buf[q + 7])
                 if avail >= 12:
-                    ack[i] = <uint32_t>be32(buf, q + 8)
+                    ack[i] = <uint32_t>be32(buf[q + 8], buf[q + 9], buf[q + 10], buf[q + 11])
                 if avail >= 14:
                     tcp_flags[i] = buf[q + 13]
                 if avail < 20:
                     status[i] = _TRUNCATED
                     continue
                 hdr = (buf[q + 12] >> 4) * 4
-                window[i] = <uint16_t>be16(buf, q + 14)
+                window[i] = <uint16_t>be16(buf[q + 14], buf[q + 15])
                 if hdr < 20 or hdr > l4len:
                     status[i] = _MALFORMED
                     continue
@@ -331,8 +345,8 @@ def decode_packets(
                     continue
             elif nh == 17 or nh == 1 or nh == 58:
                 if nh == 17 and avail >= 4:
-                    sport[i] = <uint16_t>be16(buf, q)
-                    dport[i] = <uint16_t>be16(buf, q + 2)
+                    sport[i] = <uint16_t>be16(buf[q], buf[q + 1])
+                    dport[i] = <uint16_t>be16(buf[q + 2], buf[q + 3])
                 elif nh != 17 and avail >= 2:
                     sport[i] = buf[q]
                     dport[i] = buf[q + 1]

@@ -7,7 +7,7 @@ per-record outputs and return ``(n_records, position, code)``; ``code`` is one o
 
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 
-from hedgerow.capture._bytes cimport u16, u32
+from hedgerow.capture._bytes cimport ord16, ord32
 
 STOP_END = 0  # the next record does not fit in the buffer: read more
 STOP_FULL = 1  # the batch is full
@@ -53,19 +53,19 @@ def walk_pcap(
             if end - pos < 16:
                 code = _END
                 break
-            incl = u32(buf, pos + 8, swapped)
+            incl = ord32(buf[pos + 8], buf[pos + 9], buf[pos + 10], buf[pos + 11], swapped)
             if incl > limit:
                 code = _BADLEN
                 break
             if end - pos - 16 < incl:
                 code = _END
                 break
-            sec = u32(buf, pos, swapped)
-            frac = u32(buf, pos + 4, swapped)
+            sec = ord32(buf[pos], buf[pos + 1], buf[pos + 2], buf[pos + 3], swapped)
+            frac = ord32(buf[pos + 4], buf[pos + 5], buf[pos + 6], buf[pos + 7], swapped)
             rec_off[n] = pos + 16
             ts_ns[n] = sec * 1_000_000_000 + frac * scale
             cap_len[n] = incl
-            wire_len[n] = u32(buf, pos + 12, swapped)
+            wire_len[n] = ord32(buf[pos + 12], buf[pos + 13], buf[pos + 14], buf[pos + 15], swapped)
             pos += 16 + incl
             n += 1
     return n, pos, code
@@ -114,25 +114,26 @@ def walk_pcapng(
     A simple packet block has no timestamp: it gets the previous packet's (``last_ts``).
     """
     cdef int64_t n = 0
-    cdef int64_t btype, blen, ifid, incl, orig, snap, t
+    cdef int64_t btype, blen, ifid, incl, orig, snap, t, k
     cdef int code = _FULL
     with nogil:
         while n < max_n:
             if end - pos < 12:
                 code = _END
                 break
-            btype = u32(buf, pos, swapped)
+            btype = ord32(buf[pos], buf[pos + 1], buf[pos + 2], buf[pos + 3], swapped)
             if btype == 0x0A0D0D0A:
                 code = _BLOCK
                 break
-            blen = u32(buf, pos + 4, swapped)
+            blen = ord32(buf[pos + 4], buf[pos + 5], buf[pos + 6], buf[pos + 7], swapped)
             if blen < 12 or blen % 4 != 0 or blen > _MAX_BLOCK:
                 code = _BADBLOCK
                 break
             if end - pos < blen:
                 code = _END
                 break
-            if u32(buf, pos + blen - 4, swapped) != blen:
+            k = pos + blen - 4  # the trailer repeats the length
+            if ord32(buf[k], buf[k + 1], buf[k + 2], buf[k + 3], swapped) != blen:
                 code = _BADBLOCK
                 break
             if btype == 1:
@@ -142,18 +143,22 @@ def walk_pcapng(
                 if blen < 32:
                     code = _BADBLOCK
                     break
-                ifid = u32(buf, pos + 8, swapped) if btype == 6 else u16(buf, pos + 8, swapped)
+                if btype == 6:
+                    ifid = ord32(buf[pos + 8], buf[pos + 9], buf[pos + 10], buf[pos + 11], swapped)
+                else:
+                    ifid = ord16(buf[pos + 8], buf[pos + 9], swapped)
                 if ifid >= n_iface:
                     code = _BADIFACE
                     break
-                incl = u32(buf, pos + 20, swapped)
+                incl = ord32(buf[pos + 20], buf[pos + 21], buf[pos + 22], buf[pos + 23], swapped)
                 if incl > _MAX_CAPLEN:
                     code = _BADLEN
                     break
                 if incl > blen - 32:
                     code = _BADBLOCK
                     break
-                t = (u32(buf, pos + 12, swapped) << 32) | u32(buf, pos + 16, swapped)
+                t = ord32(buf[pos + 12], buf[pos + 13], buf[pos + 14], buf[pos + 15], swapped) << 32
+                t |= ord32(buf[pos + 16], buf[pos + 17], buf[pos + 18], buf[pos + 19], swapped)
                 last_ts = _ng_time(
                     t, iface_table[ifid, 2], iface_table[ifid, 3], iface_table[ifid, 4],
                     iface_table[ifid, 5],
@@ -161,7 +166,9 @@ def walk_pcapng(
                 rec_off[n] = pos + 28
                 ts_ns[n] = last_ts
                 cap_len[n] = incl
-                wire_len[n] = u32(buf, pos + 24, swapped)
+                wire_len[n] = ord32(
+                    buf[pos + 24], buf[pos + 25], buf[pos + 26], buf[pos + 27], swapped
+                )
                 iface[n] = ifid
                 n += 1
             elif btype == 3:
@@ -171,7 +178,7 @@ def walk_pcapng(
                 if n_iface == 0:
                     code = _BADIFACE
                     break
-                orig = u32(buf, pos + 8, swapped)
+                orig = ord32(buf[pos + 8], buf[pos + 9], buf[pos + 10], buf[pos + 11], swapped)
                 incl = min(orig, blen - 16)
                 snap = iface_table[0, 1]
                 if snap > 0:

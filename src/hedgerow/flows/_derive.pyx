@@ -87,7 +87,9 @@ def uid_hashes(
     cdef Py_ssize_t f
     with nogil:
         for f in range(n):
-            h1[f], h2[f] = uid_hash(a_hi, a_lo, b_hi, b_lo, a_port, b_port, proto, vlan, first_ns, f)
+            h1[f], h2[f] = uid_hash(
+                a_hi, a_lo, b_hi, b_lo, a_port, b_port, proto, vlan, first_ns, f
+            )
     return h1_arr, h2_arr
 
 

@@ -247,7 +247,8 @@ def meter_packets(
         raise ValueError(f"index of {n_idx} slots for {capacity} flows")
     if n_frag == 0 or frag_key.shape[0] != n_frag:
         raise ValueError("fragment index and keys of one non-zero size expected")
-    if pool.shape[1] != 2 or likely_server_tcp.shape[0] < 65536 or likely_server_udp.shape[0] < 65536:
+    if (pool.shape[1] != 2 or likely_server_tcp.shape[0] < 65536
+            or likely_server_udp.shape[0] < 65536):
         raise ValueError("payload pool rows of 2 sides and 65,536-port server tables expected")
     if timeouts_ns.shape[0] < 3 or n_flows.shape[0] < 1 or pool_n.shape[0] < 1:
         raise ValueError("three timeouts and one-element counters expected")
