@@ -10,7 +10,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# The compiled engine (Cython, see setup.py) is rebuilt whenever a .pyx/.pxd changes.
+$(VENV)/.installed: pyproject.toml setup.py $(wildcard src/hedgerow/*/*.pyx src/hedgerow/*/*.pxd) | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	touch $@
 
@@ -32,4 +33,5 @@ bench: setup
 	$(BIN)/python benchmarks/bench_scan.py --repeat 3
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache build
+	find src/hedgerow \( -name '*.so' -o -name '_*.c' \) -delete

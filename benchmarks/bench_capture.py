@@ -2,7 +2,7 @@
 
 Builds (or reuses) a >= 1,000,000-packet capture of real corpus traffic under ``.bench/`` (see
 ``build_capture.py``), then runs each reader in its own child process and reports packets per
-second over the whole process (interpreter start, imports, numba cache load included), per
+second over the whole process (interpreter start and imports included), per
 CPU-second of the child (less sensitive to other load on the machine), and the child's peak
 resident memory, with the ratio of our rate to dpkt's.
 
@@ -119,7 +119,7 @@ def main() -> None:
     args = parser.parse_args()
     capture = build_capture(min_packets=args.packets)
     size_mb = capture.stat().st_size / 1e6
-    run_child("warm-up", OURS, capture)  # compile numba kernels into the cache once
+    run_child("warm-up", OURS, capture)  # bring the capture into the page cache once
     ours = best("hedgerow", OURS, capture, args.repeat)
     peer = best("dpkt", DPKT, capture, max(1, args.repeat - 1))
     if ours.packets != peer.packets:

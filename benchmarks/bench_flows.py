@@ -2,7 +2,7 @@
 
 Builds (or reuses) a >= 1,000,000-packet capture of real corpus traffic under ``.bench/`` with
 ``build_capture.py``, then runs every tool in its own child process under ``/usr/bin/time`` and
-reports, over the whole process (interpreter start, imports, numba cache load, output writing):
+reports, over the whole process (interpreter start, imports, output writing):
 packets per second of wall time, packets per second of CPU time (user + system; the fair figure
 on a shared machine), and peak resident memory. Ratios are ours / peer's.
 
@@ -124,7 +124,7 @@ def main() -> None:
         "tshark": ["tshark", "-n", "-q", "-r", str(capture), "-z", "conv,tcp", "-z", "conv,udp"],
         "dpkt": [PYTHON, "-c", DPKT, str(capture)],
     }
-    # Fixed cost of a run (interpreter, imports, numba cache load) on a 4-packet corpus trace,
+    # Fixed cost of a run (interpreter, imports) on a 4-packet corpus trace,
     # to separate start-up from the per-packet rate.
     tiny = build_tiny()
     startup = best_of("startup", [hedgerow, "flows", str(tiny), "-o", str(out), "-q"], args.repeat)

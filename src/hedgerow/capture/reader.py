@@ -1,8 +1,8 @@
 """Streaming capture reader: pcap / pcapng (optionally gzip-compressed) -> PacketBatch.
 
-The file is read in large chunks; numba kernels walk the records of a chunk and decode their
-headers into the columns of a :class:`PacketBatch`. Memory is bounded by the chunk size and the
-batch size, whatever the capture length.
+The file is read in large chunks; compiled kernels (:mod:`hedgerow.capture.kernels`) walk the
+records of a chunk and decode their headers into the columns of a :class:`PacketBatch`.
+Memory is bounded by the chunk size and the batch size, whatever the capture length.
 
 Example:
     >>> reader = open_capture("tests/data/example.pcap")  # doctest: +SKIP

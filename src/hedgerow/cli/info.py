@@ -95,6 +95,9 @@ def exit_code(summaries: list[CaptureSummary]) -> int:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per capture, per line.")
 def info(captures: tuple[str, ...], as_json: bool) -> None:
     """Show link types, time span, packets, hosts, protocols and problems of CAPTURES."""
+    from hedgerow.native import without_blas_threads
+
+    without_blas_threads()
     summaries = []
     for path in captures:
         summary = _summarize(path)

@@ -14,22 +14,45 @@ from hedgerow import __version__
 class _LazyGroup(click.Group):
     """Imports a sub-command's module only when it is run (or listed, for ``--help``).
 
-    ``hedgerow flows`` then does not pay for importing every other sub-command's stack.
+    ``hedgerow flows`` then does not pay for importing every other sub-command's stack. A
+    command that needs the compiled packet/flow engine when it is not built says so in one
+    line (exit code 2) instead of a traceback.
     """
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ModuleNotFoundError as exc:
+            _fail_without_engine(ctx, ctx.invoked_subcommand or "", exc)
+            raise
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         _register()
         return super().list_commands(ctx)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        command = super().get_command(ctx, cmd_name)
-        if command is None:
-            _register(only=cmd_name)
+        try:
             command = super().get_command(ctx, cmd_name)
-        if command is None:
-            _register()
-            command = super().get_command(ctx, cmd_name)
+            if command is None:
+                _register(only=cmd_name)
+                command = super().get_command(ctx, cmd_name)
+            if command is None:
+                _register()
+                command = super().get_command(ctx, cmd_name)
+        except ModuleNotFoundError as exc:
+            _fail_without_engine(ctx, cmd_name, exc)
+            raise
         return command
+
+
+def _fail_without_engine(ctx: click.Context, command: str, exc: ModuleNotFoundError) -> None:
+    """Exit (code 2) with one line if ``exc`` says the compiled engine is not built."""
+    from hedgerow.native import missing_engine
+
+    message = missing_engine(exc)
+    if message is not None:
+        click.echo(f"hedgerow {command}: error: {message}", err=True)
+        ctx.exit(2)
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,11 +1,12 @@
 """The flow meter's core: PacketBatches in, ended flow-table rows out (numpy only).
 
-Per-packet state lives in the numba kernel :func:`hedgerow.flows.kernels.meter_packets`; this
+Per-packet state lives in the compiled kernel :func:`hedgerow.flows.kernels.meter_packets`; this
 module prepares the batch columns (ICMP type/code pairing, fragment flags), grows the flow table
 geometrically, emits flows that ended (idle or active timeout, TCP close plus a close delay,
-reuse of the 5-tuple by a new SYN) as compact :class:`FlowRows` chunks and compacts the table,
-so memory follows live flows. :class:`~hedgerow.flows.meter.FlowMeter` turns the chunks into
-FlowBatches; the Zeek TSV writer formats them directly (no dataframe library loaded).
+reuse of the 5-tuple by a new SYN) as compact :class:`FlowRows` chunks, or hands their rows in
+the live table to a :data:`RowSink`, and compacts the table, so memory follows live flows.
+:class:`~hedgerow.flows.meter.FlowMeter` turns the chunks into FlowBatches; the Zeek TSV writer
+is a row sink (no copy of the rows, no dataframe library loaded).
 
 Example:
     >>> from hedgerow.capture import open_capture
@@ -18,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -61,12 +63,23 @@ class FlowRows(NamedTuple):
     pool: npt.NDArray[np.uint8]
 
 
+RowSink = Callable[[k.FlowTable, npt.NDArray[np.int64], npt.NDArray[np.uint8]], None]
+"""Takes ended flows where they are: ``(table, rows, pool)``, the meter's live table, the rows
+of the ended flows (ascending, at most 8,192 a call) and its payload pool. Valid during the
+call only: the meter drops the rows right after."""
+
+
 class RowMeter:
     """Stateful meter: feed it batches in capture order with :meth:`add_rows`, then
-    :meth:`flush_rows`."""
+    :meth:`flush_rows`.
 
-    def __init__(self, config: MeterConfig | None = None) -> None:
+    With a ``sink`` the ended flows go to it instead (no copy of their rows is made) and the
+    two methods return empty lists; the conn.log writer formats them there.
+    """
+
+    def __init__(self, config: MeterConfig | None = None, sink: RowSink | None = None) -> None:
         self.config = config or MeterConfig()
+        self.sink = sink
         cap = max(16, int(self.config.initial_capacity))
         self._table = k.FlowTable.allocate(cap)
         self._index = np.full(cap * 2, -1, np.int32)
@@ -186,13 +199,18 @@ class RowMeter:
         return self._emit_rows()
 
     def _emit_rows(self, grow: bool = False) -> list[FlowRows]:
-        """Copy out the ended flows (in chunks, to bound temporaries), then drop them."""
+        """Copy out the ended flows (in chunks, to bound temporaries) or hand them to the sink,
+        then drop them."""
         n = int(self._n[0])
         done = self._table.done[:n] != k.LIVE
         rows = np.flatnonzero(done)
         parts = []
         for start in range(0, rows.shape[0], _EMIT_CHUNK):
-            out = self._table.take(rows[start : start + _EMIT_CHUNK])
+            chunk = rows[start : start + _EMIT_CHUNK]
+            if self.sink is not None:
+                self.sink(self._table, chunk, self._pool)
+                continue
+            out = self._table.take(chunk)
             has = out.pl_slot >= 0
             out_pool = np.take(self._pool, out.pl_slot[has], axis=0)
             out.pl_slot[has] = np.arange(out_pool.shape[0], dtype=np.int32)

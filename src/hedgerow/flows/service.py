@@ -3,7 +3,8 @@
 The payload rules are data (:data:`PAYLOAD_RULES`: which side, prefix or substring, which
 service; first match wins), matched in compiled code over the flows' kept payload prefixes.
 The port tables are used only for flows that carried payload (Zeek names a service only after
-its analyzer saw the protocol, so a bare SYN to port 80 stays without service).
+its analyzer saw the protocol, so a bare SYN to port 80 stays without service). The matching
+loop is compiled (``_service.pyx``).
 
 Example:
     >>> import numpy as np
@@ -20,9 +21,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numba as nb
 import numpy as np
 import numpy.typing as npt
+
+from hedgerow.flows._service import classify as _classify
 
 if TYPE_CHECKING:
     import polars as pl
@@ -145,100 +147,6 @@ _CANDIDATES = _candidate_masks()
 _TCP_PORTS = _port_table(PORTS_TCP)
 _UDP_PORTS = _port_table(PORTS_UDP)
 _TELNET = _CODE["telnet"]
-
-
-@nb.njit(cache=True, inline="always")
-def _match(
-    pool: npt.NDArray[np.uint8],
-    row: int,
-    lengths: npt.NDArray[np.int32],
-    f: int,
-    side: int,
-    how: int,
-    blob: npt.NDArray[np.uint8],
-    off: int,
-    size: int,
-) -> bool:
-    for d in range(2):
-        if side != 2 and side != d:
-            continue
-        have = lengths[f, d]
-        if how == 0:
-            if have < size:
-                continue
-            ok = True
-            for j in range(size):
-                if pool[row, d, j] != blob[off + j]:
-                    ok = False
-                    break
-            if ok:
-                return True
-        else:
-            for start in range(have - size + 1):
-                ok = True
-                for j in range(size):
-                    if pool[row, d, start + j] != blob[off + j]:
-                        ok = False
-                        break
-                if ok:
-                    return True
-    return False
-
-
-@nb.njit(cache=True)
-def _classify(
-    pool: npt.NDArray[np.uint8],
-    pl_slot: npt.NDArray[np.int32],
-    lengths: npt.NDArray[np.int32],
-    proto: npt.NDArray[np.int32],
-    orig_p: npt.NDArray[np.int32],
-    resp_p: npt.NDArray[np.int32],
-    rules: npt.NDArray[np.int32],
-    blob: npt.NDArray[np.uint8],
-    tcp_ports: npt.NDArray[np.int16],
-    udp_ports: npt.NDArray[np.int16],
-    telnet: int,
-    candidates: npt.NDArray[np.uint64],
-) -> npt.NDArray[np.int16]:
-    n = pl_slot.shape[0]
-    out = np.full(n, -1, np.int16)
-    one = np.uint64(1)
-    for f in range(n):
-        row = pl_slot[f]
-        if row < 0:
-            continue
-        # A prefix rule can match only when its side starts with its first byte.
-        cand = candidates[512]
-        for d in range(2):
-            if lengths[f, d] > 0:
-                cand |= candidates[d * 256 + np.int64(pool[row, d, 0])]
-        code = -1
-        for r in range(rules.shape[0]):
-            if not (cand >> np.uint64(r)) & one:
-                continue
-            if rules[r, 0] == telnet and proto[f] != 6:
-                continue
-            if not _match(
-                pool, row, lengths, f, rules[r, 1], rules[r, 2], blob, rules[r, 3], rules[r, 4]
-            ):
-                continue
-            if rules[r, 5] >= 0 and not _match(
-                pool, row, lengths, f, rules[r, 5], rules[r, 6], blob, rules[r, 7], rules[r, 8]
-            ):
-                continue
-            code = rules[r, 0]
-            break
-        if code < 0:
-            if proto[f] == 6:
-                code = tcp_ports[resp_p[f]]
-                if code < 0:
-                    code = tcp_ports[orig_p[f]]
-            elif proto[f] == 17:
-                code = udp_ports[resp_p[f]]
-                if code < 0:
-                    code = udp_ports[orig_p[f]]
-        out[f] = code
-    return out
 
 
 def service_codes(

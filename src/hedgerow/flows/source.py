@@ -25,9 +25,13 @@ from typing import TYPE_CHECKING
 from hedgerow.capture import CaptureError, open_capture
 from hedgerow.capture.batch import PacketBatch
 from hedgerow.flows.errors import ConnLogError, ConnLogWarning
-from hedgerow.flows.rows import FlowRows, MeterConfig, RowMeter
+from hedgerow.flows.rows import FlowRows, MeterConfig, RowMeter, RowSink
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from hedgerow.flows.kernels import FlowTable
     from hedgerow.flows.schema import FlowBatch
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -73,6 +77,8 @@ class FlowSource:
     number of input bytes consumed since the previous call. Each of ``packet_observers`` is
     called with every PacketBatch of a capture, in order, before the meter sees it, so other
     packet consumers (the device inventory) share the single read; conn.logs have no packets.
+    With a ``row_sink`` (:data:`~hedgerow.flows.rows.RowSink`), a capture's ended flows go to
+    it as the meter drops them, and iterating yields only the conn.logs' flows.
 
     Example:
         >>> seen = []
@@ -90,8 +96,10 @@ class FlowSource:
         strict: bool = True,
         progress: Callable[[int], None] | None = None,
         packet_observers: Sequence[Callable[[PacketBatch], None]] = (),
+        row_sink: RowSink | None = None,
     ) -> None:
         self.paths = [os.fspath(p) for p in paths]
+        self.row_sink = row_sink
         self.config = config
         self.batch_size = batch_size
         self.strict = strict
@@ -163,7 +171,7 @@ class FlowSource:
 
     def _capture(self, path: str, size: int) -> Iterator[list[FlowRows]]:
         """Meter a capture: the flows ended by each packet batch, then the rest at its end."""
-        meter = RowMeter(self.config)
+        meter = RowMeter(self.config, None if self.row_sink is None else self._sink)
         done = 0
         with open_capture(path, batch_size=self.batch_size) as capture:
             for packets in capture:
@@ -177,6 +185,13 @@ class FlowSource:
             self.warnings.extend(str(w) for w in capture.warnings)
         self._advance(size - done)
         yield meter.flush_rows()
+
+    def _sink(
+        self, table: FlowTable, rows: npt.NDArray[np.int64], pool: npt.NDArray[np.uint8]
+    ) -> None:
+        self.flows += rows.shape[0]
+        if self.row_sink is not None:
+            self.row_sink(table, rows, pool)
 
     def _advance(self, amount: int) -> None:
         if self.progress is not None and amount > 0:

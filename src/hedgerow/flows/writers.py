@@ -33,9 +33,12 @@ from typing import IO, TYPE_CHECKING, Protocol
 from hedgerow.flows.fields import FIELD_TYPES, PAYLOAD_COLUMNS, columns
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
     import polars as pl
 
     from hedgerow.flows.conn_tsv import ConnTsvFormatter
+    from hedgerow.flows.kernels import FlowTable
     from hedgerow.flows.rows import FlowRows
     from hedgerow.flows.schema import FlowBatch
 
@@ -67,8 +70,9 @@ def _stamp(epoch: float) -> str:
 class ZeekWriter:
     """Zeek TSV conn.log writer.
 
-    :meth:`write` takes FlowBatches (any source); :meth:`write_rows` takes the meter's ended
-    flow-table rows and formats them in compiled code (same bytes, no dataframe library).
+    :meth:`write` takes FlowBatches (any source); :meth:`write_rows` and :meth:`write_table`
+    take the meter's ended flow-table rows and format them in compiled code (same bytes, no
+    dataframe library).
     """
 
     def __init__(
@@ -91,12 +95,24 @@ class ZeekWriter:
         self._formatter: ConnTsvFormatter | None = None
 
     def write_rows(self, rows: FlowRows) -> None:
-        """Write ended flow-table rows (see :mod:`hedgerow.flows.conn_tsv`)."""
+        """Write an emitted chunk of ended flow-table rows (see :mod:`hedgerow.flows.conn_tsv`)."""
+        self._write_text(self._tsv().format(rows))
+
+    def write_table(
+        self, table: FlowTable, rows: npt.NDArray[np.int64], pool: npt.NDArray[np.uint8]
+    ) -> None:
+        """Write rows ``rows`` of a flow table: a :data:`~hedgerow.flows.rows.RowSink`, so the
+        meter's ended flows are formatted where they are, without copying them out."""
+        self._write_text(self._tsv().format_table(table, rows, pool))
+
+    def _tsv(self) -> ConnTsvFormatter:
         if self._formatter is None:
             from hedgerow.flows.conn_tsv import ConnTsvFormatter
 
             self._formatter = ConnTsvFormatter(payload=len(self.columns) == len(FIELD_TYPES))
-        text = self._formatter.format(rows)
+        return self._formatter
+
+    def _write_text(self, text: memoryview) -> None:
         binary = getattr(self.out, "buffer", None)
         if binary is None:
             self.out.write(bytes(text).decode("ascii"))

@@ -1,10 +1,11 @@
-"""AF_PACKET receive ring (TPACKET_V3) over Python's ``socket`` and ``mmap``: no C extension.
+"""AF_PACKET receive ring (TPACKET_V3) over Python's ``socket`` and ``mmap`` (no libpcap).
 
 The kernel fills blocks of a shared memory ring with frames and hands each block over by
-setting its status word; :func:`drain_blocks` (numba) walks every block that is ready, copies
-the first ``snaplen`` bytes of each frame into a batch buffer with its offset, lengths,
-timestamp and VLAN tag, and gives the block back. A block is retired by the kernel when it is
-full or after ``retire_ms`` milliseconds, so a quiet link still delivers within that time.
+setting its status word; ``drain_blocks`` (compiled, ``_ring.pyx``) walks every block that is
+ready without the GIL, copies the first ``snaplen`` bytes of each frame into a batch buffer
+with its offset, lengths, timestamp and VLAN tag, and gives the block back. A block is retired
+by the kernel when it is full or after ``retire_ms`` milliseconds, so a quiet link still
+delivers within that time.
 Kernel drops come from ``PACKET_STATISTICS`` (which resets on each read).
 
 Example (needs root and an interface):
@@ -28,7 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from numba import njit
+
+from hedgerow.sense._ring import drain_blocks
 
 SOL_PACKET = 263
 PACKET_RX_RING = 5
@@ -36,23 +38,7 @@ PACKET_STATISTICS = 6
 PACKET_VERSION = 10
 TPACKET_V3 = 2
 ETH_P_ALL = 0x0003
-TP_STATUS_KERNEL = 0
-TP_STATUS_USER = 1
-TP_STATUS_VLAN_VALID = 1 << 4
-_BLOCK_STATUS = 8  # byte offsets in struct tpacket_block_desc (hdr.bh1)
-_BLOCK_NUM_PKTS = 12
-_BLOCK_FIRST = 16
-_BLOCK_LEN = 20
 _MIN_FRAME = 64  # a frame slot holds at least its 48-byte header, a sockaddr_ll and 14 bytes
-# struct tpacket3_hdr
-_PKT_NEXT = 0
-_PKT_SEC = 4
-_PKT_NSEC = 8
-_PKT_SNAPLEN = 12
-_PKT_LEN = 16
-_PKT_STATUS = 20
-_PKT_MAC = 24
-_PKT_VLAN_TCI = 32
 
 U8 = npt.NDArray[np.uint8]
 _MAX_BATCH_BYTES = 64 * 1024 * 1024
@@ -60,74 +46,6 @@ _MAX_BATCH_BYTES = 64 * 1024 * 1024
 
 class RingError(OSError):
     """The ring could not be opened; the message says what to do, in one line."""
-
-
-@njit(cache=True, inline="always")
-def _le32(buf: U8, i: int) -> int:
-    return int(np.int64(buf[i]) | (np.int64(buf[i + 1]) << 8) | (np.int64(buf[i + 2]) << 16)
-               | (np.int64(buf[i + 3]) << 24))
-
-
-@njit(cache=True, nogil=True)
-def drain_blocks(
-    ring: U8,
-    block_size: int,
-    block_nr: int,
-    block: int,
-    snaplen: int,
-    out: U8,
-    used: int,
-    n: int,
-    max_packets: int,
-    rec_off: npt.NDArray[np.int64],
-    cap_len: npt.NDArray[np.uint32],
-    wire_len: npt.NDArray[np.uint32],
-    ts_ns: npt.NDArray[np.int64],
-    vlan: npt.NDArray[np.uint16],
-) -> tuple[int, int, int, int, bool]:
-    """Copy the frames of every ready block (in ring order, from ``block``) into ``out``.
-
-    Stops at the first block the kernel still owns, once ``max_packets`` frames are in, or
-    before a block that might not fit in ``out`` / the output columns (which hold at least one
-    whole block). Returns ``(n, used, next_block, blocks_drained, full)``.
-    """
-    drained = 0
-    full = False
-    while drained < block_nr and n < max_packets:
-        base = block * block_size
-        if (_le32(ring, base + _BLOCK_STATUS) & TP_STATUS_USER) == 0:
-            break
-        num = _le32(ring, base + _BLOCK_NUM_PKTS)
-        if n > 0 and (n + num > rec_off.shape[0]
-                      or used + _le32(ring, base + _BLOCK_LEN) > out.shape[0]):
-            full = True
-            break
-        pos = base + _le32(ring, base + _BLOCK_FIRST)
-        for _ in range(num):
-            mac = np.int64(ring[pos + _PKT_MAC]) | (np.int64(ring[pos + _PKT_MAC + 1]) << 8)
-            grabbed = _le32(ring, pos + _PKT_SNAPLEN)
-            take = grabbed if grabbed < snaplen else snaplen
-            start = pos + mac
-            out[used : used + take] = ring[start : start + take]
-            rec_off[n] = used
-            cap_len[n] = take
-            wire_len[n] = _le32(ring, pos + _PKT_LEN)
-            ts_ns[n] = np.int64(_le32(ring, pos + _PKT_SEC)) * 1_000_000_000 + _le32(
-                ring, pos + _PKT_NSEC)
-            if _le32(ring, pos + _PKT_STATUS) & TP_STATUS_VLAN_VALID:
-                vlan[n] = _le32(ring, pos + _PKT_VLAN_TCI) & 0x0FFF
-            else:
-                vlan[n] = 0
-            used += take
-            n += 1
-            pos += _le32(ring, pos + _PKT_NEXT)
-        ring[base + _BLOCK_STATUS] = TP_STATUS_KERNEL
-        ring[base + _BLOCK_STATUS + 1] = 0
-        ring[base + _BLOCK_STATUS + 2] = 0
-        ring[base + _BLOCK_STATUS + 3] = 0
-        block = (block + 1) % block_nr
-        drained += 1
-    return n, used, block, drained, full
 
 
 @dataclass
