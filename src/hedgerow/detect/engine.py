@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from hedgerow.detect.base import DetectContext, Detector, build_detector
 from hedgerow.detect.locality import with_locality
+from hedgerow.detect.masks import BatchMasks
 from hedgerow.detect.ruleload import builtin_rules_dir, load_rules
 from hedgerow.detect.ruleschema import Rule
 from hedgerow.flows.schema import FlowBatch
@@ -87,8 +89,9 @@ class DetectionEngine:
         if top is not None:
             self._watermark = max(self._watermark, float(top))  # type: ignore[arg-type]
         flows = with_locality(flows, self.ctx.networks)
+        ctx = replace(self.ctx, masks=BatchMasks(flows))
         for det in self.detectors:
-            self._keep(det.process(flows, self.ctx))
+            self._keep(det.process(flows, ctx))
 
     def finish(self) -> list[Alert]:
         """Flush every detector; all alerts so far, ordered by start time then key."""

@@ -26,11 +26,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import polars as pl
 
 DISTINCT_CAP = 10_000
 SAMPLE = 20
 UID_SAMPLE = 50
+SKETCH_MIN_ROWS = 4096
 _FLAT = {"keep_nulls": False, "empty_as_null": False}
 
 
@@ -201,7 +203,7 @@ class WindowAggregator:
             pl.col("_s").sum().alias("s"),
             pl.col("ts").min().alias("t0"),
             pl.col("ts").max().alias("t1"),
-            pl.col("uid").drop_nulls().sort().head(UID_SAMPLE).alias("uids"),
+            pl.col("uid").drop_nulls().bottom_k(UID_SAMPLE).sort().alias("uids"),
             pl.col("_a").drop_nulls().unique().sort().head(SAMPLE).alias("actors"),
             pl.col("_t").drop_nulls().unique().sort().head(SAMPLE).alias("targets"),
             pl.col("_p").drop_nulls().unique().sort().head(SAMPLE).alias("ports"),
@@ -209,7 +211,7 @@ class WindowAggregator:
         if self.distinct:
             aggs += [
                 pl.col("_d").drop_nulls().n_unique().alias("nd"),
-                pl.col("_d").drop_nulls().unique().sort().head(DISTINCT_CAP).alias("dvals"),
+                pl.col("_d").drop_nulls().unique().bottom_k(DISTINCT_CAP).sort().alias("dvals"),
             ]
         else:
             aggs += [pl.lit(0).alias("nd"), pl.lit([], dtype=pl.List(pl.String)).alias("dvals")]
@@ -256,7 +258,9 @@ class WindowAggregator:
         need = float(self.min_flows)
         if not self.sum_col:
             need = max(need, self.capacity)
-            if not self._episodes:
+        if not self._episodes:
+            rows = self._sketch(rows, need)
+            if not self.sum_col:
                 # the flow count alone decides: a per-key count over the rows, no join back
                 return rows.filter(pl.len().over(self.keys) >= need)
         totals = rows.group_by(self.keys).agg(pl.len().alias("n"), pl.col("_s").sum().alias("s"))
@@ -274,6 +278,25 @@ class WindowAggregator:
         if cand.height == 0:
             return rows.head(0)
         return rows.join(cand, on=self.keys, how="semi", nulls_equal=True)
+
+    def _sketch(self, rows: pl.DataFrame, need: float) -> pl.DataFrame:
+        """Rows whose key may reach ``need`` flows (and the capacity, for a sum), by a count
+        over hash buckets of the keys: a bucket holds at least its keys' flows, so a row in a
+        bucket below the bound certainly belongs to a key below it. Cheap where most keys
+        are rare (spoofed flood sources), and exact: the per-key count follows."""
+        if rows.height < SKETCH_MIN_ROWS:
+            return rows
+        buckets = 1 << min(22, max(10, (4 * rows.height).bit_length()))
+        slot = (rows.select(self.keys).hash_rows().to_numpy() & np.uint64(buckets - 1)).astype(
+            np.intp
+        )
+        keep = np.bincount(slot, minlength=buckets)[slot] >= need
+        values = rows["_s"].to_numpy()
+        if self.sum_col and values.min() >= 0:
+            # a sum bound holds for non-negative values; the slack covers float rounding
+            sums = np.bincount(slot, weights=values, minlength=buckets)
+            keep &= sums[slot] >= self.capacity * (1 - 1e-9) - 1e-9
+        return rows if keep.all() else rows.filter(pl.Series(keep))
 
     def _hot(self, rows: pl.DataFrame, first: int, closed_through: int) -> pl.DataFrame:
         """(key, window) pairs whose measure over the window and the one before hits capacity.
