@@ -36,6 +36,7 @@ from hedgerow.detect.locality import with_locality
 from hedgerow.detect.masks import BatchMasks
 from hedgerow.detect.ruleload import builtin_rules_dir, load_rules
 from hedgerow.detect.ruleschema import Rule
+from hedgerow.detect.threshold import ThresholdDetector
 from hedgerow.flows.schema import FlowBatch
 from hedgerow.intel import IndicatorSet, builtin_intel_files, load_indicators
 from hedgerow.model import Alert, LocalNetworks
@@ -60,6 +61,7 @@ class DetectionEngine:
         self._suppressors: dict[str, dict[str, Alert]] = {}
         self._watermark = -math.inf
         self.flows_seen = 0
+        self._plans = [d.filter_plans for d in self.detectors if isinstance(d, ThresholdDetector)]
 
     @classmethod
     def from_rule_dirs(
@@ -89,7 +91,9 @@ class DetectionEngine:
         if top is not None:
             self._watermark = max(self._watermark, float(top))  # type: ignore[arg-type]
         flows = with_locality(flows, self.ctx.networks)
-        ctx = replace(self.ctx, masks=BatchMasks(flows))
+        masks = BatchMasks(flows)
+        masks.prefetch(self._plans)
+        ctx = replace(self.ctx, masks=masks)
         for det in self.detectors:
             self._keep(det.process(flows, ctx))
 

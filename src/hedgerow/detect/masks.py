@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import polars as pl
@@ -111,6 +112,35 @@ class BatchMasks:
             out = self._combine(plan.op, parts)
         self._done[plan.key] = out
         return out
+
+    def prefetch(self, plans: Iterable[tuple[FilterPlan | None, FilterPlan]]) -> None:
+        """Evaluate the conditions of many filters in one pass over the frame (one ``select``
+        instead of one per condition). Each pair is a rule's content filter (``None``: all
+        rows) and its filter, whose conditions are then evaluated in that subset."""
+        by_content: dict[str, tuple[FilterPlan | None, list[FilterPlan]]] = {}
+        for content, plan in plans:
+            entry = by_content.setdefault(content.key if content else "", (content, []))
+            entry[1].append(plan)
+        for content, group in by_content.values():
+            target = self if content is None else self.subset(content)[1]
+            target._evaluate_leaves(group)
+
+    def _evaluate_leaves(self, plans: list[FilterPlan]) -> None:
+        leaves: dict[str, pl.Expr] = {}
+        stack = list(plans)
+        while stack:
+            node = stack.pop()
+            if node.key in self._done:
+                continue
+            if node.expr is not None:
+                leaves[node.key] = node.expr
+            stack.extend(node.parts)
+        if not leaves or self.frame.height == 0:
+            return
+        names = {key: f"_m{i}" for i, key in enumerate(leaves)}
+        values = self.frame.select(e.fill_null(False).alias(names[k]) for k, e in leaves.items())
+        for key, name in names.items():
+            self._done[key] = values[name]
 
     def subset(self, plan: FilterPlan) -> tuple[pl.Series, BatchMasks]:
         """The rows where ``plan`` holds, as masks of their own (for conditions that only a

@@ -83,6 +83,11 @@ class ThresholdDetector(Detector):
         )
         self._watermark = float("-inf")
 
+    @property
+    def filter_plans(self) -> tuple[FilterPlan | None, FilterPlan]:
+        """The content filter (rows that must carry a payload; ``None``: all) and the filter."""
+        return self._content, self._plan
+
     def process(self, flows: FlowBatch, ctx: DetectContext) -> list[Alert]:
         if flows.height == 0:
             return []

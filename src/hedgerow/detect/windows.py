@@ -302,26 +302,53 @@ class WindowAggregator:
         """(key, window) pairs whose measure over the window and the one before hits capacity.
 
         A count or sum over two windows is the sum of the two windows' own, so those rules
-        pair up one row per (key, window); only a distinct count needs the rows themselves.
+        pair up one row per (key, window). A distinct count over two windows lies between the
+        larger of the two windows' own and their sum: only pairs between those bounds need
+        the union of the rows themselves.
         """
-        if self.distinct:
-            rows = rows.select(*self._kw, "_d")
-        else:
-            rows = rows.group_by(self._kw).agg(pl.len().cast(pl.Int64).alias("_n"),
-                                               pl.col("_s").sum())
-        current = rows.filter(pl.col("_w") >= first)
-        shifted = rows.filter(pl.col("_w") < closed_through).with_columns(pl.col("_w") + 1)
-        pairs = pl.concat([current, shifted], how="vertical_relaxed").filter(pl.col("_w") >= first)
-        if self.distinct:
-            aggs = [pl.len().alias("n"), pl.col("_d").drop_nulls().n_unique().alias("nd")]
-            measure = pl.col("nd").cast(pl.Float64)
-        else:
-            aggs = [pl.col("_n").sum().alias("n"), pl.col("_s").sum().alias("s")]
+        if not self.distinct:
+            per = rows.group_by(self._kw).agg(pl.len().cast(pl.Int64).alias("_n"),
+                                              pl.col("_s").sum())
+            stats = self._pairs(per, first, closed_through).group_by(self._kw).agg(
+                pl.col("_n").sum().alias("n"), pl.col("_s").sum().alias("s")
+            )
             measure = pl.col("s") if self.sum_col else pl.col("n").cast(pl.Float64)
-        stats = pairs.group_by(self._kw).agg(aggs)
-        return stats.filter((measure >= self.capacity) & (pl.col("n") >= self.min_flows)).select(
-            self._kw
+            return stats.filter(
+                (measure >= self.capacity) & (pl.col("n") >= self.min_flows)
+            ).select(self._kw)
+        per = rows.group_by(self._kw).agg(
+            pl.len().cast(pl.Int64).alias("_n"), pl.col("_d").drop_nulls().n_unique().alias("_nd")
         )
+        bounds = self._pairs(per, first, closed_through).group_by(self._kw).agg(
+            pl.col("_n").sum().alias("n"),
+            pl.col("_nd").max().alias("lo"),
+            pl.col("_nd").sum().alias("hi"),
+        ).filter(pl.col("n") >= self.min_flows)
+        sure = bounds.filter(pl.col("lo") >= self.capacity).select(self._kw)
+        maybe = bounds.filter((pl.col("lo") < self.capacity) & (pl.col("hi") >= self.capacity))
+        if maybe.height == 0:
+            return sure
+        wanted = pl.concat([maybe.select(self._kw),
+                            maybe.select(*self.keys, pl.col("_w") - 1)], how="vertical_relaxed")
+        sub = rows.select(*self._kw, "_d").join(wanted.unique(), on=self._kw, how="semi",
+                                                nulls_equal=True)
+        exact = (
+            self._pairs(sub, first, closed_through)
+            .group_by(self._kw)
+            .agg(pl.col("_d").drop_nulls().n_unique().alias("nd"))
+            .filter(pl.col("nd") >= self.capacity)
+            .join(maybe.select(self._kw), on=self._kw, how="semi", nulls_equal=True)
+            .select(self._kw)
+        )
+        return pl.concat([sure, exact], how="vertical_relaxed")
+
+    @staticmethod
+    def _pairs(frame: pl.DataFrame, first: int, closed_through: int) -> pl.DataFrame:
+        """Each row of ``frame`` under its own window and, shifted, under the next one: rows
+        of window ``w`` are then the rows of windows ``w - 1`` and ``w`` (from ``first`` on)."""
+        current = frame.filter(pl.col("_w") >= first)
+        shifted = frame.filter(pl.col("_w") < closed_through).with_columns(pl.col("_w") + 1)
+        return pl.concat([current, shifted], how="vertical_relaxed").filter(pl.col("_w") >= first)
 
     def _advance(
         self,
