@@ -93,6 +93,15 @@ class BatchMasks:
         self.frame = frame
         self._done: dict[str, pl.Series] = {}
         self._subsets: dict[tuple[str, ...], tuple[pl.Series, BatchMasks]] = {}
+        self._newest: list[float | None] = []
+
+    @property
+    def newest(self) -> float | None:
+        """The batch's latest flow start (``ts``), looked up once for all rules."""
+        if not self._newest:
+            top = self.frame["ts"].max() if "ts" in self.frame.columns else None
+            self._newest.append(None if top is None else float(top))  # type: ignore[arg-type]
+        return self._newest[0]
 
     @property
     def computed(self) -> int:

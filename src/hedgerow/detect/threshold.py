@@ -91,12 +91,12 @@ class ThresholdDetector(Detector):
     def process(self, flows: FlowBatch, ctx: DetectContext) -> list[Alert]:
         if flows.height == 0:
             return []
-        top = flows["ts"].max()
-        if top is not None:
-            self._watermark = max(self._watermark, float(top))  # type: ignore[arg-type]
         flows = with_locality(flows, ctx.networks)
         shared = ctx.masks is not None and ctx.masks.frame is flows
         masks = ctx.masks if shared and ctx.masks is not None else BatchMasks(flows)
+        top = masks.newest
+        if top is not None:
+            self._watermark = max(self._watermark, top)
         if self._content is not None:
             # payload signatures: only the few flows with that content can match, so the
             # patterns are searched in those rows alone

@@ -173,7 +173,9 @@ class WindowAggregator:
         ]
         if self.distinct:
             cols.append(pl.col(self.distinct).cast(pl.String).alias("_d"))
-        frame = flows.filter(pl.col("ts").is_not_null()).select(cols)
+        if flows["ts"].null_count():
+            flows = flows.filter(pl.col("ts").is_not_null())
+        frame = flows.select(cols)
         if frame.height:
             span = frame.select(
                 pl.col("_w").min().alias("lo"), pl.col("_w").max().alias("hi"), pl.col("ts").min()
