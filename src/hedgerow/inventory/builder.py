@@ -214,7 +214,7 @@ class InventoryBuilder:
             "mdns": self._mdns, "ssdp": self._ssdp, "http_request": self._http_request,
             "http_response": self._http_response, "tls": self._tls,
         }
-        data = memoryview(batch.data)
+        data = batch.data.data  # a memoryview: payload bytes sliced without numpy scalars
         for name, handler in handlers.items():
             skip = _ID_BYTES.get(name)
             chosen = picked[name]

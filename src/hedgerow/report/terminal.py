@@ -5,7 +5,6 @@ The device table (inventory and risk) is rendered after it by :mod:`hedgerow.rep
 Example:
     >>> import io
     >>> from rich.console import Console
-from rich.text import Text
     >>> from hedgerow.report.result import ScanResult
     >>> console = Console(record=True, width=100, file=io.StringIO())
     >>> render(ScanResult(inputs=[], alerts=[], hosts=[], home_networks=[]), console)
