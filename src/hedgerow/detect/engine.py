@@ -90,6 +90,8 @@ class DetectionEngine:
         top = flows["ts"].max() if flows.height else None
         if top is not None:
             self._watermark = max(self._watermark, float(top))  # type: ignore[arg-type]
+        if flows.n_chunks() > 1:
+            flows = flows.rechunk()  # once here, not in each rule's filter and group-by
         flows = with_locality(flows, self.ctx.networks)
         masks = BatchMasks(flows)
         masks.prefetch(self._plans)
