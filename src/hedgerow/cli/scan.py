@@ -16,7 +16,9 @@ analysed); 4 no input could be read; 2 bad usage (rule file, home network, intel
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +29,7 @@ from rich.console import Console
 
 from hedgerow.assess.household import HouseholdCollector
 from hedgerow.assess.sections import assessment_for, attach_collector, register_sections
+from hedgerow.cli.flows import _skip_blas_probe as skip_blas_probe
 from hedgerow.cli.scanhub import check_hub_options, send_scan
 from hedgerow.cli.scaninput import FileRead, expand_inputs, read_flows, rebatch
 from hedgerow.detect.engine import DetectionEngine
@@ -229,6 +232,14 @@ def scan(
     hub_spool: Path | None,
 ) -> None:
     """Find attacks in and out of the home in captures (pcap, pcapng) and Zeek conn.logs."""
+    if baseline_path is None:
+        # as `hedgerow flows` does: the capture kernels need no SciPy BLAS probe (the anomaly
+        # models of --baseline might, so it is kept for them)
+        skip_blas_probe()
+    # Arrow's system allocator gives freed buffers back (lower peak), as in `hedgerow flows`;
+    # and the long-lived imported modules are kept out of the collector's full passes.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    gc.freeze()
     check_hub_options(hub_url, hub_credential)
     rate = probe_rate if probe else None
     register_sections(rate)
@@ -278,4 +289,6 @@ def scan(
         if outdir is not None:
             Console().print(f"Wrote {outdir / 'alerts.jsonl'} and {outdir / 'report.json'}")
     send_scan(result, rate, hub_url, hub_credential, hub_spool)
+    # the kernels and rules loaded during the run too: no last full collection over them
+    gc.freeze()
     sys.exit(exit_code(result))
