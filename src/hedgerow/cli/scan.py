@@ -29,7 +29,6 @@ from rich.console import Console
 
 from hedgerow.assess.household import HouseholdCollector
 from hedgerow.assess.sections import assessment_for, attach_collector, register_sections
-from hedgerow.cli.flows import _skip_blas_probe as skip_blas_probe
 from hedgerow.cli.scanhub import check_hub_options, send_scan
 from hedgerow.cli.scaninput import FileRead, expand_inputs, read_flows, rebatch
 from hedgerow.detect.engine import DetectionEngine
@@ -232,11 +231,7 @@ def scan(
     hub_spool: Path | None,
 ) -> None:
     """Find attacks in and out of the home in captures (pcap, pcapng) and Zeek conn.logs."""
-    if baseline_path is None:
-        # as `hedgerow flows` does: the capture kernels need no SciPy BLAS probe (the anomaly
-        # models of --baseline might, so it is kept for them)
-        skip_blas_probe()
-    # Arrow's system allocator gives freed buffers back (lower peak), as in `hedgerow flows`;
+    # As in `hedgerow flows`: Arrow's system allocator gives freed buffers back (lower peak),
     # and the long-lived imported modules are kept out of the collector's full passes.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     gc.freeze()
