@@ -6,10 +6,11 @@ import struct
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from hedgerow.capture import open_capture
 from hedgerow.capture.batch import L3, PacketBatch
-from hedgerow.inventory import InventoryBuilder, OuiDatabase
+from hedgerow.inventory import InventoryBuilder, OuiDatabase, oui
 
 HUE = "HueSwitch"
 HUE_MAC = "00:17:88:24:76:ff"
@@ -114,3 +115,25 @@ def test_udp_answers_to_the_internet_count_as_exposed_services() -> None:
     obs = builder.finish().observations["00:11:22:33:44:55"]
     assert obs.services["udp/1900"]["outside_peers"] == ["203.0.113.7", "203.0.113.8"]
     assert obs.services["udp/1900"]["connections"] == 2
+
+
+def test_oui_parsed_tables_are_cached_and_renewed_when_the_registry_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = tmp_path / "ieee"
+    registry.mkdir()
+    header = "Registry,Assignment,Organization Name,Organization Address\n"
+    (registry / "oui.csv").write_text(header + 'MA-L,5CCF7F,"Espressif, Inc.",Shanghai\n')
+    monkeypatch.setenv("HEDGEROW_CACHE_DIR", str(tmp_path / "cache"))
+    first = oui._load((str(registry),))
+    cached = list((tmp_path / "cache").glob("oui-*.json"))
+    assert first.lookup("5c:cf:7f:06:d9:02").organization == "Espressif, Inc."
+    assert len(cached) == 1
+    oui._load.cache_clear()
+    assert oui._load((str(registry),)).tables == first.tables
+    (registry / "oui.csv").write_text(header + "MA-L,5CCF7F,Espressif Systems Ltd,Shanghai\n")
+    oui._load.cache_clear()
+    renewed = oui._load((str(registry),))
+    assert renewed.lookup("5c:cf:7f:06:d9:02").organization == "Espressif Systems Ltd"
+    assert [p.name for p in (tmp_path / "cache").glob("oui-*.json")] != [cached[0].name]
+    oui._load.cache_clear()

@@ -55,7 +55,8 @@ def load_standards(path: str | os.PathLike[str] | None = None) -> dict[str, Chec
 def _load(path: str) -> dict[str, CheckInfo]:
     try:
         with open(path, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh)
+            # libyaml's parser when PyYAML has it: the same data for a fraction of the CPU
+            doc = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError) as exc:
         raise StandardsError(f"{path}: {str(exc).splitlines()[0]}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("checks"), dict):

@@ -16,18 +16,19 @@ analysed); 4 no input could be read; 2 bad usage (rule file, home network, intel
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hedgerow.assess.household import HouseholdCollector
 from hedgerow.assess.sections import assessment_for, attach_collector, register_sections
-from hedgerow.cli.scananomaly import ScanAnomalies
 from hedgerow.cli.scanhub import check_hub_options, send_scan
 from hedgerow.cli.scaninput import FileRead, expand_inputs, read_flows, rebatch
 from hedgerow.detect.engine import DetectionEngine
@@ -40,10 +41,12 @@ from hedgerow.model.networks import DEFAULT_LOCAL_NETWORKS
 from hedgerow.report.alertlog import write_alerts_jsonl
 from hedgerow.report.devices import render_devices
 from hedgerow.report.hosts import HostTally
-from hedgerow.report.html import render_html
 from hedgerow.report.jsonreport import build_report
 from hedgerow.report.result import InputOutcome, ScanResult
 from hedgerow.report.terminal import render
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 EXIT_PARTIAL = 3
 EXIT_NOTHING = 4
@@ -138,6 +141,25 @@ def write_outputs(result: ScanResult, outdir: Path) -> None:
     )
 
 
+def _scan_with_progress(
+    paths: list[Path],
+    home_nets: tuple[str, ...],
+    rule_dirs: tuple[Path, ...],
+    intel_files: tuple[Path, ...],
+    console: Console | None,
+) -> ScanResult:
+    """:func:`run_scan` with the household sections, and a progress bar on ``console``."""
+    if console is None:
+        return run_scan(paths, home_nets=home_nets, rule_dirs=rule_dirs,
+                        intel_files=intel_files, household=True)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        return run_scan(paths, home_nets=home_nets, rule_dirs=rule_dirs,
+                        intel_files=intel_files, progress=progress, household=True)
+
+
 def exit_code(result: ScanResult) -> int:
     failed = sum(i.status == "error" for i in result.inputs)
     if result.inputs and failed == len(result.inputs):
@@ -209,6 +231,10 @@ def scan(
     hub_spool: Path | None,
 ) -> None:
     """Find attacks in and out of the home in captures (pcap, pcapng) and Zeek conn.logs."""
+    # As in `hedgerow flows`: Arrow's system allocator gives freed buffers back (lower peak),
+    # and the long-lived imported modules are kept out of the collector's full passes.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    gc.freeze()
     check_hub_options(hub_url, hub_credential)
     rate = probe_rate if probe else None
     register_sections(rate)
@@ -222,23 +248,13 @@ def scan(
     big = sum(_size(f) for f in expand_inputs(present)) >= PROGRESS_BYTES
     show = big and err.is_terminal and not as_json
     try:
-        anomalies = ScanAnomalies.load(baseline_path, home_nets) if baseline_path else None
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-            disable=not show,
-        ) as progress:
-            result = run_scan(
-                present,
-                home_nets=home_nets,
-                rule_dirs=rule_dirs,
-                intel_files=intel_files,
-                progress=progress if show else None,
-                household=True,
-            )
+        anomalies = None
+        if baseline_path:
+            from hedgerow.cli.scananomaly import ScanAnomalies
+
+            anomalies = ScanAnomalies.load(baseline_path, home_nets)
+        result = _scan_with_progress(present, home_nets, rule_dirs, intel_files,
+                                     err if show else None)
         if anomalies is not None:
             anomalies.add_alerts(result, present)
     except (RuleError, IntelError, ValueError) as exc:
@@ -257,6 +273,8 @@ def scan(
     if outdir is not None:
         write_outputs(result, outdir)
     if html_path is not None:
+        from hedgerow.report.html import render_html
+
         html_path.write_text(render_html(build_report(result)), encoding="utf-8")
     if as_json:
         click.echo(json.dumps(build_report(result), indent=2))
@@ -266,4 +284,6 @@ def scan(
         if outdir is not None:
             Console().print(f"Wrote {outdir / 'alerts.jsonl'} and {outdir / 'report.json'}")
     send_scan(result, rate, hub_url, hub_credential, hub_spool)
+    # the kernels and rules loaded during the run too: no last full collection over them
+    gc.freeze()
     sys.exit(exit_code(result))

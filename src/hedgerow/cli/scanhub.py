@@ -17,9 +17,6 @@ import click
 
 from hedgerow.assess.sections import assessment_for
 from hedgerow.report.result import ScanResult
-from hedgerow.telemetry.client import HubError, client_from_file
-from hedgerow.telemetry.publish import default_spool_path, send_once
-from hedgerow.telemetry.spool import SpoolError
 
 BUDGET_S = 15.0
 
@@ -30,6 +27,8 @@ def check_hub_options(hub_url: str | None, credential: Path | None) -> None:
         raise click.UsageError("--hub needs --hub-credential FILE "
                                "(written by `hedgerow hub enrol --save`)")
     if credential is not None:
+        from hedgerow.telemetry.client import HubError, client_from_file  # only with a hub
+
         try:
             client_from_file(credential)
         except HubError as exc:
@@ -41,6 +40,10 @@ def send_scan(result: ScanResult, probe_rate: float | None, hub_url: str | None,
     """Spool and send the scan's telemetry; prints one line on stderr either way."""
     if credential is None:
         return
+    from hedgerow.telemetry.client import HubError
+    from hedgerow.telemetry.publish import default_spool_path, send_once
+    from hedgerow.telemetry.spool import SpoolError
+
     assessment = assessment_for(result, probe_rate)
     try:
         delivery = send_once(hub_url, credential, spool or default_spool_path(),

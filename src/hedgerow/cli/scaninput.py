@@ -100,17 +100,24 @@ def read_flows(
 
 def rebatch(batches: Iterable[FlowBatch], min_rows: int = REBATCH_ROWS) -> Iterator[FlowBatch]:
     """Join consecutive batches until each holds ``min_rows`` flows (fewer fixed costs per
-    detector call; the flows keep their order)."""
+    detector call; the flows keep their order), each in one contiguous chunk per column (the
+    37 rules' filters and group-bys would otherwise each gather the meter's pieces again)."""
     pending: list[FlowBatch] = []
     rows = 0
     for batch in batches:
         pending.append(batch)
         rows += batch.height
         if rows >= min_rows:
-            yield pl.concat(pending, how="vertical_relaxed") if len(pending) > 1 else pending[0]
+            yield _joined(pending)
             pending, rows = [], 0
     if pending:
-        yield pl.concat(pending, how="vertical_relaxed") if len(pending) > 1 else pending[0]
+        yield _joined(pending)
+
+
+def _joined(batches: list[FlowBatch]) -> FlowBatch:
+    if len(batches) > 1:
+        return pl.concat(batches, how="vertical_relaxed", rechunk=True)
+    return batches[0].rechunk() if batches[0].n_chunks() > 1 else batches[0]
 
 
 def _one_line(text: str, path: Path) -> str:

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -65,6 +66,14 @@ def _mostly_local(networks: LocalNetworks, hosts: Sequence[str]) -> bool:
     return sum(networks.is_local(h) for h in sample) * 2 > len(sample)
 
 
+def _sorted_unique(values: Sequence[str]) -> list[str]:
+    """``sorted(set(values))``; a list already sorted without repeats (a detector's distinct
+    values, up to thousands) is checked in one pass instead of sorted again."""
+    if isinstance(values, list) and all(map(operator.lt, values, values[1:])):
+        return list(values)
+    return sorted(set(values))
+
+
 def make_alert(
     *,
     detector: str,
@@ -88,8 +97,8 @@ def make_alert(
 
     ``complete`` is false when the peer list is a sample (then counts read "20+ hosts").
     """
-    actors = sorted(set(actors))
-    targets = sorted(set(targets))
+    actors = _sorted_unique(actors)
+    targets = _sorted_unique(targets)
     direction = direction_of(networks, actors, targets)
     if direction is Direction.INBOUND:
         local_targets = [t for t in targets if networks.is_local(t)] or targets

@@ -25,6 +25,7 @@ from hedgerow.flows.schema import FlowBatch
 from hedgerow.model import Alert, LocalNetworks
 
 if TYPE_CHECKING:
+    from hedgerow.detect.masks import BatchMasks
     from hedgerow.intel.indicators import IndicatorSet
 
 
@@ -37,6 +38,8 @@ class DetectContext:
     lateness: float = 300.0
     """How far (event-time seconds) a flow's start may lag the newest flow seen: flows are
     reported when they end, so windows stay open this long (Zeek's TCP inactivity timeout)."""
+    masks: BatchMasks | None = None
+    """The current batch's filter masks, shared by the rules (set by the engine per batch)."""
 
 
 class Detector(ABC):

@@ -28,12 +28,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from hedgerow.detect.base import DetectContext, Detector, build_detector
 from hedgerow.detect.locality import with_locality
+from hedgerow.detect.masks import BatchMasks
 from hedgerow.detect.ruleload import builtin_rules_dir, load_rules
 from hedgerow.detect.ruleschema import Rule
+from hedgerow.detect.threshold import ThresholdDetector
 from hedgerow.flows.schema import FlowBatch
 from hedgerow.intel import IndicatorSet, builtin_intel_files, load_indicators
 from hedgerow.model import Alert, LocalNetworks
@@ -58,6 +61,7 @@ class DetectionEngine:
         self._suppressors: dict[str, dict[str, Alert]] = {}
         self._watermark = -math.inf
         self.flows_seen = 0
+        self._plans = [d.filter_plans for d in self.detectors if isinstance(d, ThresholdDetector)]
 
     @classmethod
     def from_rule_dirs(
@@ -86,9 +90,14 @@ class DetectionEngine:
         top = flows["ts"].max() if flows.height else None
         if top is not None:
             self._watermark = max(self._watermark, float(top))  # type: ignore[arg-type]
+        if flows.n_chunks() > 1:
+            flows = flows.rechunk()  # once here, not in each rule's filter and group-by
         flows = with_locality(flows, self.ctx.networks)
+        masks = BatchMasks(flows)
+        masks.prefetch(self._plans)
+        ctx = replace(self.ctx, masks=masks)
         for det in self.detectors:
-            self._keep(det.process(flows, self.ctx))
+            self._keep(det.process(flows, ctx))
 
     def finish(self) -> list[Alert]:
         """Flush every detector; all alerts so far, ordered by start time then key."""

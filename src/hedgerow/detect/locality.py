@@ -86,20 +86,28 @@ def with_locality(flows: pl.DataFrame, networks: LocalNetworks) -> pl.DataFrame:
     )
 
 
-def direction_prefilter(directions: Sequence[str], actor: str, target: str) -> pl.Expr:
-    """Per-flow condition implied by a rule's allowed directions (true when unrestricted).
+def direction_terms(directions: Sequence[str], actor: str, target: str) -> list[tuple[str, bool]]:
+    """Per-flow locality tests implied by a rule's allowed directions: (column, wanted value).
 
     Outbound/internal-only rules need a local actor; inbound/internal-only rules a local
-    target; inbound-only an outside actor too. Flows failing it can never end up in an
+    target; inbound-only an outside actor too. Flows failing them can never end up in an
     allowed alert, so they are dropped before any grouping.
     """
-    local = {"id.orig_h": pl.col(ORIG_LOCAL), "id.resp_h": pl.col(RESP_LOCAL)}
+    local = {"id.orig_h": ORIG_LOCAL, "id.resp_h": RESP_LOCAL}
     allowed = set(directions)
-    expr = pl.lit(True)
+    terms = []
     if allowed <= {"outbound", "internal"}:
-        expr = expr & local[actor]
+        terms.append((local[actor], True))
     if allowed <= {"inbound", "internal"}:
-        expr = expr & local[target]
+        terms.append((local[target], True))
     if allowed <= {"inbound"}:
-        expr = expr & ~local[actor]
+        terms.append((local[actor], False))
+    return terms
+
+
+def direction_prefilter(directions: Sequence[str], actor: str, target: str) -> pl.Expr:
+    """:func:`direction_terms` as one condition (true when unrestricted)."""
+    expr = pl.lit(True)
+    for column, wanted in direction_terms(directions, actor, target):
+        expr = expr & (pl.col(column) if wanted else ~pl.col(column))
     return expr

@@ -27,13 +27,9 @@ import polars as pl
 
 from hedgerow.detect.alerting import make_alert, rule_fields
 from hedgerow.detect.base import DetectContext, Detector, register
-from hedgerow.detect.locality import (
-    ORIG_LOCAL,
-    RESP_LOCAL,
-    direction_prefilter,
-    with_locality,
-)
-from hedgerow.detect.match import compile_filter, content_filter, required_content
+from hedgerow.detect.locality import direction_terms, with_locality
+from hedgerow.detect.masks import BatchMasks, FilterPlan
+from hedgerow.detect.match import required_content
 from hedgerow.detect.ruleschema import ThresholdRule
 from hedgerow.detect.windows import Episode, WindowAggregator
 from hedgerow.flows.schema import FLOW_SCHEMA, FlowBatch
@@ -67,13 +63,13 @@ class ThresholdDetector(Detector):
         wanted = ["ts", "uid", "id.resp_p", rule.actor, rule.target, *rule.groupby]
         wanted += [c for c in (rule.distinct, rule.sum) if c]
         self._needed = list(dict.fromkeys(wanted))
-        self._filter = compile_filter(rule.filter, BINARY_COLUMNS) & direction_prefilter(
-            rule.directions, rule.actor, rule.target
-        )
+        local = [
+            FilterPlan.column(c) if wanted else FilterPlan.negated(FilterPlan.column(c))
+            for c, wanted in direction_terms(rule.directions, rule.actor, rule.target)
+        ]
+        self._plan = FilterPlan.both(FilterPlan.of(rule.filter, BINARY_COLUMNS), *local)
         content = required_content(rule.filter)
-        self._content = content_filter(content, BINARY_COLUMNS) if content else None
-        read = set().union(*(c.columns() for c in rule.filter))
-        self._read = list(dict.fromkeys([*self._needed, *sorted(read), ORIG_LOCAL, RESP_LOCAL]))
+        self._content = FilterPlan.content(content, BINARY_COLUMNS) if content else None
         self._agg = WindowAggregator(
             keys=list(rule.groupby),
             distinct=rule.distinct,
@@ -87,19 +83,26 @@ class ThresholdDetector(Detector):
         )
         self._watermark = float("-inf")
 
+    @property
+    def filter_plans(self) -> tuple[FilterPlan | None, FilterPlan]:
+        """The content filter (rows that must carry a payload; ``None``: all) and the filter."""
+        return self._content, self._plan
+
     def process(self, flows: FlowBatch, ctx: DetectContext) -> list[Alert]:
         if flows.height == 0:
             return []
-        top = flows["ts"].max()
-        if top is not None:
-            self._watermark = max(self._watermark, float(top))  # type: ignore[arg-type]
         flows = with_locality(flows, ctx.networks)
+        shared = ctx.masks is not None and ctx.masks.frame is flows
+        masks = ctx.masks if shared and ctx.masks is not None else BatchMasks(flows)
+        top = masks.newest
+        if top is not None:
+            self._watermark = max(self._watermark, top)
         if self._content is not None:
             # payload signatures: only the few flows with that content can match, so the
             # patterns are searched in those rows alone
-            flows = flows.select(self._read).filter(self._content)
-        # filter lazily and keep only the columns the aggregation reads (no payload copies)
-        selected = flows.lazy().filter(self._filter).select(self._needed).collect()
+            masks = masks.subset(self._content)[1]
+        # keep only the columns the aggregation reads (no payload copies)
+        selected = masks.frame.select(self._needed).filter(masks.mask(self._plan))
         episodes = self._agg.update(
             selected,
             watermark=self._watermark,

@@ -26,11 +26,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import polars as pl
 
 DISTINCT_CAP = 10_000
 SAMPLE = 20
 UID_SAMPLE = 50
+SKETCH_MIN_ROWS = 4096
 _FLAT = {"keep_nulls": False, "empty_as_null": False}
 
 
@@ -171,7 +173,9 @@ class WindowAggregator:
         ]
         if self.distinct:
             cols.append(pl.col(self.distinct).cast(pl.String).alias("_d"))
-        frame = flows.filter(pl.col("ts").is_not_null()).select(cols)
+        if flows["ts"].null_count():
+            flows = flows.filter(pl.col("ts").is_not_null())
+        frame = flows.select(cols)
         if frame.height:
             span = frame.select(
                 pl.col("_w").min().alias("lo"), pl.col("_w").max().alias("hi"), pl.col("ts").min()
@@ -194,26 +198,36 @@ class WindowAggregator:
         self._pending = kept
         return taken
 
-    def _window_stats(self, rows: pl.DataFrame) -> pl.DataFrame:
-        """Counters, distinct values and evidence samples per (key, window)."""
+    def _window_stats(self, rows: pl.DataFrame, counts: pl.DataFrame) -> pl.DataFrame:
+        """Counters, distinct values and evidence samples per (key, window); ``counts`` has
+        the flow count, sum and distinct count per (key, window) already (from :meth:`_hot`)."""
         aggs = [
-            pl.len().cast(pl.Int64).alias("n"),
-            pl.col("_s").sum().alias("s"),
             pl.col("ts").min().alias("t0"),
             pl.col("ts").max().alias("t1"),
-            pl.col("uid").drop_nulls().sort().head(UID_SAMPLE).alias("uids"),
-            pl.col("_a").drop_nulls().unique().sort().head(SAMPLE).alias("actors"),
+            pl.col("uid").drop_nulls().bottom_k(UID_SAMPLE).sort().alias("uids"),
             pl.col("_t").drop_nulls().unique().sort().head(SAMPLE).alias("targets"),
             pl.col("_p").drop_nulls().unique().sort().head(SAMPLE).alias("ports"),
         ]
+        # the actors' sample is the distinct values' first ones when both are the same text
+        # column (sources counted by a reflection or inbound-scan rule): not sorted twice
+        same = self.distinct == self.actor and rows.schema["_a"] == pl.String()
+        if not same:
+            aggs.append(pl.col("_a").drop_nulls().unique().sort().head(SAMPLE).alias("actors"))
         if self.distinct:
-            aggs += [
-                pl.col("_d").drop_nulls().n_unique().alias("nd"),
-                pl.col("_d").drop_nulls().unique().sort().head(DISTINCT_CAP).alias("dvals"),
-            ]
+            aggs.append(
+                pl.col("_d").drop_nulls().unique().bottom_k(DISTINCT_CAP).sort().alias("dvals")
+            )
         else:
-            aggs += [pl.lit(0).alias("nd"), pl.lit([], dtype=pl.List(pl.String)).alias("dvals")]
-        return rows.group_by(self._kw).agg(aggs)
+            aggs.append(pl.lit([], dtype=pl.List(pl.String)).alias("dvals"))
+        stats = rows.group_by(self._kw).agg(aggs)
+        if same:
+            stats = stats.with_columns(pl.col("dvals").list.head(SAMPLE).alias("actors"))
+        nd = pl.col("_nd") if self.distinct else pl.lit(0)
+        return stats.join(
+            counts.select(*self._kw, pl.col("_n").alias("n"), pl.col("_s").alias("s"),
+                          nd.alias("nd")),
+            on=self._kw, how="left", nulls_equal=True,
+        )
 
     def _judge(self, closed_through: int) -> list[Episode]:
         if self._next_window is None:
@@ -236,16 +250,17 @@ class WindowAggregator:
         self._last = last if last.height else None
         sub = self._candidates(rows)
         hot_set: set[tuple[tuple[object, ...], int]] = set()
+        by_key: dict[tuple[object, ...], list[dict[str, object]]] = {}
         if sub.height:
-            hot = self._hot(sub, first, closed_through)
+            hot, counts = self._hot(sub, first, closed_through)
             hot_set = {(tuple(r[:-1]), int(r[-1])) for r in hot.iter_rows()}
         keys = {k for k, _ in hot_set} | set(self._episodes)
         out: list[Episode] = []
         if keys:
-            per_window = self._window_stats(sub).sort(self._kw)
-            by_key: dict[tuple[object, ...], list[dict[str, object]]] = {}
-            for r in per_window.iter_rows(named=True):
-                by_key.setdefault(tuple(r[k] for k in self.keys), []).append(r)
+            if sub.height:
+                per_window = self._window_stats(sub, counts).sort(self._kw)
+                for r in per_window.iter_rows(named=True):
+                    by_key.setdefault(tuple(r[k] for k in self.keys), []).append(r)
             for key in sorted(keys, key=_order):
                 out.extend(self._advance(key, by_key.get(key, []), hot_set, first))
         out.extend(self._close_episodes(closed_through))
@@ -256,7 +271,9 @@ class WindowAggregator:
         need = float(self.min_flows)
         if not self.sum_col:
             need = max(need, self.capacity)
-            if not self._episodes:
+        if not self._episodes:
+            rows = self._sketch(rows, need)
+            if not self.sum_col:
                 # the flow count alone decides: a per-key count over the rows, no join back
                 return rows.filter(pl.len().over(self.keys) >= need)
         totals = rows.group_by(self.keys).agg(pl.len().alias("n"), pl.col("_s").sum().alias("s"))
@@ -275,30 +292,82 @@ class WindowAggregator:
             return rows.head(0)
         return rows.join(cand, on=self.keys, how="semi", nulls_equal=True)
 
-    def _hot(self, rows: pl.DataFrame, first: int, closed_through: int) -> pl.DataFrame:
-        """(key, window) pairs whose measure over the window and the one before hits capacity.
+    def _sketch(self, rows: pl.DataFrame, need: float) -> pl.DataFrame:
+        """Rows whose key may reach ``need`` flows (and the capacity, for a sum), by a count
+        over hash buckets of the keys: a bucket holds at least its keys' flows, so a row in a
+        bucket below the bound certainly belongs to a key below it. Cheap where most keys
+        are rare (spoofed flood sources), and exact: the per-key count follows."""
+        if rows.height < SKETCH_MIN_ROWS:
+            return rows
+        buckets = 1 << min(22, max(10, (4 * rows.height).bit_length()))
+        slot = (rows.select(self.keys).hash_rows().to_numpy() & np.uint64(buckets - 1)).astype(
+            np.intp
+        )
+        keep = np.bincount(slot, minlength=buckets)[slot] >= need
+        values = rows["_s"].to_numpy()
+        if self.sum_col and values.min() >= 0:
+            # a sum bound holds for non-negative values; the slack covers float rounding
+            sums = np.bincount(slot, weights=values, minlength=buckets)
+            keep &= sums[slot] >= self.capacity * (1 - 1e-9) - 1e-9
+        return rows if keep.all() else rows.filter(pl.Series(keep))
+
+    def _hot(
+        self, rows: pl.DataFrame, first: int, closed_through: int
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """(key, window) pairs whose measure over the window and the one before hits capacity,
+        and each (key, window)'s own flow count ``_n``, sum ``_s`` and distinct count ``_nd``.
 
         A count or sum over two windows is the sum of the two windows' own, so those rules
-        pair up one row per (key, window); only a distinct count needs the rows themselves.
+        pair up one row per (key, window). A distinct count over two windows lies between the
+        larger of the two windows' own and their sum: only pairs between those bounds need
+        the union of the rows themselves.
         """
-        if self.distinct:
-            rows = rows.select(*self._kw, "_d")
-        else:
-            rows = rows.group_by(self._kw).agg(pl.len().cast(pl.Int64).alias("_n"),
-                                               pl.col("_s").sum())
-        current = rows.filter(pl.col("_w") >= first)
-        shifted = rows.filter(pl.col("_w") < closed_through).with_columns(pl.col("_w") + 1)
-        pairs = pl.concat([current, shifted], how="vertical_relaxed").filter(pl.col("_w") >= first)
-        if self.distinct:
-            aggs = [pl.len().alias("n"), pl.col("_d").drop_nulls().n_unique().alias("nd")]
-            measure = pl.col("nd").cast(pl.Float64)
-        else:
-            aggs = [pl.col("_n").sum().alias("n"), pl.col("_s").sum().alias("s")]
+        if not self.distinct:
+            per = rows.group_by(self._kw).agg(pl.len().cast(pl.Int64).alias("_n"),
+                                              pl.col("_s").sum())
+            stats = self._pairs(per, first, closed_through).group_by(self._kw).agg(
+                pl.col("_n").sum().alias("n"), pl.col("_s").sum().alias("s")
+            )
             measure = pl.col("s") if self.sum_col else pl.col("n").cast(pl.Float64)
-        stats = pairs.group_by(self._kw).agg(aggs)
-        return stats.filter((measure >= self.capacity) & (pl.col("n") >= self.min_flows)).select(
-            self._kw
+            hot = stats.filter(
+                (measure >= self.capacity) & (pl.col("n") >= self.min_flows)
+            ).select(self._kw)
+            return hot, per
+        per = rows.group_by(self._kw).agg(
+            pl.len().cast(pl.Int64).alias("_n"),
+            pl.col("_s").sum(),
+            pl.col("_d").drop_nulls().n_unique().alias("_nd"),
         )
+        bounds = self._pairs(per.drop("_s"), first, closed_through).group_by(self._kw).agg(
+            pl.col("_n").sum().alias("n"),
+            pl.col("_nd").max().alias("lo"),
+            pl.col("_nd").sum().alias("hi"),
+        ).filter(pl.col("n") >= self.min_flows)
+        sure = bounds.filter(pl.col("lo") >= self.capacity).select(self._kw)
+        maybe = bounds.filter((pl.col("lo") < self.capacity) & (pl.col("hi") >= self.capacity))
+        if maybe.height == 0:
+            return sure, per
+        wanted = pl.concat([maybe.select(self._kw),
+                            maybe.select(*self.keys, pl.col("_w") - 1)], how="vertical_relaxed")
+        sub = rows.select(*self._kw, "_d").join(wanted.unique(), on=self._kw, how="semi",
+                                                nulls_equal=True)
+        exact = (
+            self._pairs(sub, first, closed_through)
+            .group_by(self._kw)
+            .agg(pl.col("_d").drop_nulls().n_unique().alias("nd"))
+            .filter(pl.col("nd") >= self.capacity)
+            .join(maybe.select(self._kw), on=self._kw, how="semi", nulls_equal=True)
+            .select(self._kw)
+        )
+        return pl.concat([sure, exact], how="vertical_relaxed"), per
+
+    @staticmethod
+    def _pairs(frame: pl.DataFrame, first: int, closed_through: int) -> pl.DataFrame:
+        """Each row of ``frame`` under its own window and, shifted, under the next one: rows
+        of window ``w`` are then the rows of windows ``w - 1`` and ``w`` (from ``first`` on)."""
+        current = frame.filter(pl.col("_w") >= first)
+        shifted = frame.filter(pl.col("_w") < closed_through).with_columns(pl.col("_w") + 1)
+        return pl.concat([current, shifted], how="vertical_relaxed").filter(pl.col("_w") >= first)
 
     def _advance(
         self,

@@ -214,14 +214,23 @@ class InventoryBuilder:
             "mdns": self._mdns, "ssdp": self._ssdp, "http_request": self._http_request,
             "http_response": self._http_response, "tls": self._tls,
         }
+        data = batch.data.data  # a memoryview: payload bytes sliced without numpy scalars
         for name, handler in handlers.items():
             skip = _ID_BYTES.get(name)
-            for row in picked[name]:
-                payload = batch.payload(int(row))
+            chosen = picked[name]
+            if chosen.size == 0:
+                continue
+            # plain Python ints once per parser, not numpy scalars per packet
+            starts = batch.payload_off[chosen].tolist()
+            ends = (batch.payload_off[chosen] + batch.payload_cap[chosen]).tolist()
+            ident = zip(batch.eth_src[chosen].tolist(), batch.src_lo[chosen].tolist(),
+                        batch.dst_lo[chosen].tolist(), strict=True)
+            for row, start, end, (eth, src, dst) in zip(chosen.tolist(), starts, ends, ident,
+                                                         strict=True):
+                payload = bytes(data[start:end])
                 if skip is not None:
                     # Repeats (announcements, retried queries) say nothing new: parse once.
-                    seen = hash((name, int(batch.eth_src[row]), int(batch.src_lo[row]),
-                                 int(batch.dst_lo[row]), payload[skip:]))
+                    seen = hash((name, eth, src, dst, payload[skip:]))
                     if seen in self._seen:
                         self.stats.repeats[name] += 1
                         continue
@@ -229,7 +238,7 @@ class InventoryBuilder:
                         self._seen.clear()
                     self._seen.add(seen)
                 try:
-                    handler(rows, int(row), payload)
+                    handler(rows, row, payload)
                     self.stats.parsed[name] += 1
                 except MalformedPayload as exc:
                     self.stats.malformed[name] += 1

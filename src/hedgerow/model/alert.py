@@ -16,9 +16,11 @@ Example:
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from hedgerow.model.plain import fields_dict
 
 
 class AlertKind(StrEnum):
@@ -93,7 +95,7 @@ class Alert:
         return hashlib.sha256(self.dedup_key.encode()).hexdigest()[:24]
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        out = fields_dict(self)
         out["kind"] = self.kind.value
         out["severity"] = self.severity.value
         out["peers"] = list(self.peers)

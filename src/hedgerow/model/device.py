@@ -9,8 +9,10 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
+
+from hedgerow.model.plain import fields_dict
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class Device:
         return self.mac or (self.ips[0] if self.ips else "unknown")
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        out = fields_dict(self)
         out["ips"] = list(self.ips)
         out["services"] = list(self.services)
         out["peers"] = list(self.peers)

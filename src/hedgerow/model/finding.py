@@ -13,10 +13,11 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from hedgerow.model.alert import Severity
+from hedgerow.model.plain import fields_dict
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Finding:
     standards: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        out = fields_dict(self)
         out["severity"] = self.severity.value
         return out
 

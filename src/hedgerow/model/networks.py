@@ -14,7 +14,6 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import lru_cache
 
 DEFAULT_LOCAL_NETWORKS: tuple[str, ...] = (
     "10.0.0.0/8",
@@ -44,6 +43,9 @@ class LocalNetworks:
     """The configured local (home) networks; RFC 1918, CGNAT, ULA and link-local by default."""
 
     networks: tuple[IPNetwork, ...] = field(default_factory=tuple)
+    _answers: dict[str, bool] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     @classmethod
     def default(cls) -> LocalNetworks:
@@ -61,7 +63,14 @@ class LocalNetworks:
         return cls(tuple(nets))
 
     def is_local(self, address: str) -> bool:
-        return _is_local(self.networks, address)
+        """Whether ``address`` is inside one of the networks (answers kept per instance: the
+        same hosts are asked about again and again)."""
+        hit = self._answers.get(address)
+        if hit is None:
+            if len(self._answers) >= _ANSWERS:
+                self._answers.clear()
+            hit = self._answers[address] = _is_local(self.networks, address)
+        return hit
 
     def direction(self, orig: str, resp: str) -> Direction:
         """Direction of a conversation opened by ``orig`` towards ``resp``."""
@@ -75,7 +84,9 @@ class LocalNetworks:
         return Direction.EXTERNAL
 
 
-@lru_cache(maxsize=262_144)
+_ANSWERS = 262_144
+
+
 def _is_local(networks: tuple[IPNetwork, ...], address: str) -> bool:
     try:
         ip = ipaddress.ip_address(address)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from rich.console import Console
+from rich.text import Text
 
 from hedgerow.model import Alert
 from hedgerow.report.meaning import explain
@@ -72,19 +73,21 @@ def _device_alerts(device: str, alerts: list[Alert], console: Console) -> None:
     console.rule(f"[bold]{device}[/bold]  {len(alerts)} alert(s)", align="left")
     for meaning in sorted({explain(a.kind.value, a.direction) for a in alerts}):
         console.print(f"  [italic]{meaning}[/italic]")
+    lines = []
     for a in alerts:
         sev = a.severity.value
-        console.print(
+        lines.append(
             f"  [{_COLOR[sev]}]{sev:8}[/{_COLOR[sev]}] {a.kind.value:10} "
-            f"{_ARROW.get(a.direction, a.direction):14} {a.summary}",
-            highlight=False,
+            f"{_ARROW.get(a.direction, a.direction):14} {a.summary}"
         )
         mitre = f"  MITRE {', '.join(a.mitre)}" if a.mitre else ""
-        console.print(
+        lines.append(
             f"           [dim]{_when(a.start)} .. {_when(a.end)}  {a.detector} v"
-            f"{a.detector_version}{mitre}[/dim]",
-            highlight=False,
+            f"{a.detector_version}{mitre}[/dim]"
         )
+    # each line's markup on its own, printed at once (one render instead of two per alert)
+    text = Text("\n").join(console.render_str(line, highlight=False) for line in lines)
+    console.print(text)
 
 
 def _when(ts: float) -> str:

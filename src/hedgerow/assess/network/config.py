@@ -38,7 +38,8 @@ class NetworkChecks(BaseModel):
 @lru_cache(maxsize=4)
 def load_network_checks(path: Path = DEFAULT_PATH) -> NetworkChecks:
     try:
-        data = yaml.safe_load(path.read_text("utf-8"))
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when present
+        data = yaml.load(path.read_text("utf-8"), Loader=loader)
         return NetworkChecks.model_validate(data)
     except (OSError, yaml.YAMLError) as exc:
         raise NetworkChecksError(f"{path}: {str(exc).splitlines()[0]}") from None

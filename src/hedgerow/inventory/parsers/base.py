@@ -25,4 +25,6 @@ class MalformedPayload(ValueError):
 def printable(raw: bytes, limit: int = MAX_TEXT) -> str:
     """Decode ``raw`` as text for display: NULs stripped, control bytes dropped, bounded."""
     text = raw[:limit].split(b"\x00", 1)[0].decode("utf-8", errors="replace")
+    if text.isprintable():  # the common case, checked at C speed
+        return text.strip()
     return "".join(ch for ch in text if ch.isprintable()).strip()

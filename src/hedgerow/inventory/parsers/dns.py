@@ -86,7 +86,7 @@ def _rdata(
 ) -> tuple[str | tuple[str, ...], int | None]:
     raw = buf[start : start + length]
     if rtype == TYPE_A and length == 4:
-        return str(ipaddress.IPv4Address(raw)), None
+        return "%d.%d.%d.%d" % tuple(raw), None  # noqa: UP031 (as IPv4Address prints it)
     if rtype == TYPE_AAAA and length == 16:
         return str(ipaddress.IPv6Address(raw)), None
     if rtype in (TYPE_PTR, 5, 2):

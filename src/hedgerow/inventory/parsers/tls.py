@@ -81,13 +81,16 @@ def parse_tls_hello(payload: bytes) -> TlsHello:
     for _ in range(_MAX_EXTENSIONS):
         if pos + 4 > ext_end:
             break
-        ext_type = _u16(payload, pos, "extension type")
-        length = _u16(payload, pos + 2, "extension length")
-        data = payload[pos + 4 : pos + 4 + length]
-        if ext_type == 0 and is_client and len(data) >= 5 and data[2] == 0:
-            name_len = int.from_bytes(data[3:5], "big")
-            sni = printable(data[5 : 5 + name_len]) or None
+        # in bounds: ext_end never passes the payload's end
+        ext_type = (payload[pos] << 8) | payload[pos + 1]
+        length = (payload[pos + 2] << 8) | payload[pos + 3]
+        if ext_type == 0 and is_client:
+            data = payload[pos + 4 : pos + 4 + length]
+            if len(data) >= 5 and data[2] == 0:
+                name_len = int.from_bytes(data[3:5], "big")
+                sni = printable(data[5 : 5 + name_len]) or None
         elif ext_type == 43:
+            data = payload[pos + 4 : pos + 4 + length]
             if is_client:
                 offered = [int.from_bytes(data[i : i + 2], "big")
                            for i in range(1, len(data) - 1, 2)]
