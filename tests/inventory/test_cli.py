@@ -23,7 +23,7 @@ def test_inventory_json_and_html(corpus: Path, tmp_path: Path) -> None:
     kinds = {d["mac"]: (d["vendor"], d["kind"]) for d in doc["devices"]}
     assert kinds["00:17:88:24:76:ff"] == ("Philips", "hub")
     assert kinds["94:10:3e:cd:37:65"] == ("Belkin", "hub")
-    assert doc["risk"]["household"]["explanation"].startswith("Your network scores")
+    assert doc["risk"]["household"]["explanation"].startswith("Your network's risk is")
     assert all(f["standards"]["etsi_en_303_645"] for f in doc["findings"])
     assert "Philips hub" in html.read_text()
 
@@ -46,7 +46,7 @@ def test_scan_report_gains_devices_findings_risk_and_renders(corpus: Path,
     result = CliRunner().invoke(main, ["scan", *_pcaps(corpus, "D-LinkWaterSensor"),
                                        "-o", str(out), "--html", str(direct)])
     assert result.exit_code == 0, result.output
-    assert "Devices and their risk" in result.output and "Your network scores" in result.output
+    assert "Devices and their risk" in result.output and "Your network's risk is" in result.output
     report = json.loads((out / "report.json").read_text())
     assert {"devices", "findings", "risk"} <= set(report)
     sensor = next(d for d in report["devices"] if d["mac"] == "6c:72:20:c5:17:5a")

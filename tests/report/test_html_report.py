@@ -85,7 +85,7 @@ def test_dom_in_chromium_shows_devices_problems_and_attacks(page: Path, tmp_path
     assert "outdated TLS version" in dom
     for name in ("Philips hub", "TP-Link plug", "Fitbit scale"):
         assert name in dom
-    assert re.search(r"Your network scores \d+/100", dom)
+    assert re.search(r"Your network's risk is \d+/100", dom)
 
 
 def _png_rows(png: bytes) -> tuple[int, int, list[bytes]]:

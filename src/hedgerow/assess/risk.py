@@ -14,7 +14,7 @@ Example:
     >>> risk.score, risk.band
     (30, 'moderate')
     >>> risk.explanation
-    'Garage camera scores 30/100 (moderate) because telnet is open.'
+    'Garage camera: risk 30/100 (moderate) because telnet is open.'
 """
 
 from __future__ import annotations
@@ -110,11 +110,11 @@ def score_devices(names: Mapping[str, str], findings: Iterable[Finding],
         score = _combine(d.weight for d in items)
         label = names.get(key, key)
         if not items or score == 0:
-            text = f"{label} scores {score}/100 ({band(score)}): nothing risky was seen."
+            text = f"{label}: risk {score}/100 ({band(score)}), nothing risky was seen."
         else:
             more = len([d for d in items[1:] if d.weight > 0])
             tail = f" and {more} more issue{'s' if more > 1 else ''}" if more else ""
-            text = (f"{label} scores {score}/100 ({band(score)}) because "
+            text = (f"{label}: risk {score}/100 ({band(score)}) because "
                     f"{_lower_first(items[0].title)}{tail}.")
         out[key] = RiskScore(key, score, band(score), text, tuple(items))
     return out
@@ -140,9 +140,9 @@ def score_household(device_scores: Mapping[str, RiskScore],
     drivers = tuple(Driver("device", s.subject, label.get(s.subject, s.subject), s.band,
                            s.score / 100) for s in ranked if s.score > 0)
     if worst.score == 0:
-        text = f"Your network scores 0/100 (low): none of its {len(ranked)} devices showed a risk."
+        text = f"Your network's risk is 0/100 (low): none of its {len(ranked)} devices showed a risk."
     else:
-        text = (f"Your network scores {score}/100 ({band(score)}): {len(attention)} of "
+        text = (f"Your network's risk is {score}/100 ({band(score)}): {len(attention)} of "
                 f"{len(ranked)} devices need attention; the riskiest is "
                 f"{label.get(worst.subject, worst.subject)} at {worst.score}/100.")
     return RiskScore("household", score, band(score), text, drivers)

@@ -19,7 +19,7 @@ def test_attacker_weighs_more_than_victim_and_alerts_map_by_ip() -> None:
     scores = score_devices(names, [], [_alert("outbound", "10.0.0.5"),
                                        _alert("inbound", "10.0.0.6")], device_of)
     assert scores["aa:bb"].score == 60 and scores["cc:dd"].score == 40
-    assert scores["aa:bb"].explanation.startswith("Camera scores 60/100 (high) because it is "
+    assert scores["aa:bb"].explanation.startswith("Camera: risk 60/100 (high) because it is "
                                                   "attacking others")
     assert scores["aa:bb"].drivers[0].source == "alert"
 
