@@ -216,14 +216,23 @@ def test_agent_on_a_real_device(device: Device, tmp_path: Path) -> None:
         telnet_attacker = lab.add_attacker_address(3)
         lab.attacker_source(telnet_attacker)
         # Once blocked, hydra's connections hang: it is stopped after the block is seen.
+        # More guesses than the block needs, so that however slowly hydra gets through them
+        # (a loaded machine) it keeps opening connections until it is blocked.
+        telnet_words = tmp_path / "telnet-words.txt"
+        telnet_words.write_text("\n".join(f"guess-{i}" for i in range(200)) + "\n")
         telnet_hydra = lab.spawn(lab.attacker, [
-            "hydra", "-I", "-l", "root", "-P", str(wordlist), "-t", "4", "-w", "5",
+            "hydra", "-I", "-l", "root", "-P", str(telnet_words), "-t", "4", "-w", "5",
             f"telnet://{lab.device_ip}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             cwd=tmp_path)
-        pump(lambda: any(a["action"] == "block" and a["target"] == telnet_attacker
-                         for a in actions), 40)
+        def telnet_blocked() -> bool:
+            return any(a["action"] == "block" and a["target"] == telnet_attacker
+                       for a in actions)
+
+        # Bounded, and generous: on a loaded 2-core machine hydra and the agent's cycles slow.
+        pump(telnet_blocked, 90)
         os.killpg(telnet_hydra.pid, signal.SIGKILL)
         telnet_hydra.wait(timeout=10)
+        assert telnet_blocked(), ("the telnet guesser was not blocked", alerts, actions)
         assert not lab.can_connect(lab.attacker, lab.device_ip, 23, timeout=1.5)
         lab.attacker_source(lab.attacker_ip)
         # hydra on sshd from the first address: OpenSSH logs each failure with the address.
