@@ -283,19 +283,19 @@ def extract(
         # host is known). Scoring never grows the known set, so a channel's or socket's
         # novelty is a constant there, looked up once and kept in its row (0 = not yet).
         a_local = (scope[p] & SRC_LOCAL) != 0
-        b_local = (scope[p] & DST_LOCAL) != 0
         group = (scope[p] & DST_GROUP) != 0
-        a_known = b_known = False
-        hosts_checked = False
+        b_local = (scope[p] & DST_LOCAL) != 0 and not group  # a group is not a host
+        a_known = b_known = -1  # not looked up yet
         i, new_chan = find_or_insert(ch_k, ch_s, ch_n, chan_key, t, horizon)
         st = ch_s[i]
         if learning or st[5] == 0.0:
-            a_known = a_local and _known(known_k, known_n, a_host, learning)
-            b_known = b_local and not group and _known(known_k, known_n, b_host, learning)
-            hosts_checked = True
             novel = 0.0
-            if a_known and b_known and not set_add(known_k, known_n, chan_key, learning):
-                novel = 1.0
+            if a_local and b_local:
+                a_known = _known(known_k, known_n, a_host, learning)
+                if a_known:
+                    b_known = _known(known_k, known_n, b_host, learning)
+                if b_known == 1 and not set_add(known_k, known_n, chan_key, learning):
+                    novel = 1.0
             if not learning:
                 st[5] = 1.0 + novel
         else:
@@ -344,27 +344,32 @@ def extract(
         if new_sock:
             st[3] = 1.0 + side  # the side that spoke first is the client
         if learning or st[4] == 0.0:
-            if not hosts_checked:
-                a_known = a_local and _known(known_k, known_n, a_host, learning)
-                b_known = b_local and not group and _known(known_k, known_n, b_host, learning)
             if st[3] == 1.0 + side:  # this packet goes client -> server
                 server, port, client = b_host, dp, a_host
-                server_local, client_known = b_local, a_known
-                # a multicast group has no history of its own: its sender's is what counts
-                server_known = a_known if group else b_known
+                server_local = b_local or group
+                # whose history counts: the server's; a multicast group has none, its sender's
+                ask_a = not server_local or group
             else:
                 server, port, client = a_host, sp, b_host
-                server_local, server_known, client_known = a_local, a_known, b_known
+                server_local = a_local
+                ask_a = server_local
+            # the one home host whose history decides (ask_a: the sender, else the receiver)
+            if ask_a:
+                if a_known < 0:
+                    a_known = a_local and _known(known_k, known_n, a_host, learning)
+                decides = a_known == 1
+            else:
+                if b_known < 0:
+                    b_known = b_local and _known(known_k, known_n, b_host, learning)
+                decides = b_known == 1
             novel_svc = 0.0
-            if server_local:  # a port a home host (or a multicast group) serves
-                if server_known and not set_add(
-                    known_k, known_n, mix(mix(server, port), _LOCAL_SERVICE), learning
-                ):
+            if decides:
+                if server_local:  # a port a home host (or a multicast group) serves
+                    key = mix(mix(server, port), _LOCAL_SERVICE)
+                else:  # a remote port a home host uses
+                    key = mix(mix(client, port), _REMOTE_SERVICE)
+                if not set_add(known_k, known_n, key, learning):
                     novel_svc = 1.0
-            elif client_known and not set_add(  # a remote port a home host uses
-                known_k, known_n, mix(mix(client, port), _REMOTE_SERVICE), learning
-            ):
-                novel_svc = 1.0
             if not learning:
                 st[4] = 1.0 + novel_svc
         else:
