@@ -34,12 +34,14 @@ def small_baseline(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 def test_learn_show_and_roundtrip(small_baseline: Path, corpus: Path) -> None:
     header = read_header(small_baseline)
-    assert header["format"] == "hedgerow-baseline" and header["format_version"] == 1
+    assert header["format"] == "hedgerow-baseline" and header["format_version"] == 2
+    assert header["local_networks"][0] == "10.0.0.0/8"
     assert len(header["feature_names"]) == 180 and len(header["training"]["captures"]) == 4
     kinds = {d["mac"]: d["kind"] for d in header["devices"]}
     assert kinds.get("1c:5f:2b:aa:fd:4e") == "hub"
     shown = CliRunner().invoke(main, ["show", str(small_baseline)])
     assert shown.exit_code == 0 and "autoencoders" in shown.output and "kind=hub" in shown.output
+    assert "home networks 10.0.0.0/8" in shown.output
     as_json = CliRunner().invoke(main, ["show", "--json", str(small_baseline)])
     assert json.loads(as_json.output)["feature_spec_hash"] == header["feature_spec_hash"]
     # Loading gives the very same scores as the baseline that was saved.
@@ -61,6 +63,24 @@ def test_learning_is_deterministic(corpus: Path) -> None:
     d = learn_baseline(paths, LearnConfig(max_seconds=5.0))
     assert 0 < d.training["last_ts"] - d.training["first_ts"] <= 5.0
     assert d.training["packets"] < a.training["packets"]
+
+
+def test_thresholds_come_from_held_out_blocks(corpus: Path) -> None:
+    """Every fifth block of learning time is held out: not trained on, it calibrates."""
+    paths = sorted((corpus / "iot-sentinel/HueSwitch").glob("*.pcap"))  # 4 x ~100 s, 9,042 pkts
+    config = LearnConfig(validation_block_s=20.0, epochs=1)
+    b = learn_baseline(paths, config)
+    cal = b.calibration
+    assert cal["source"] == "validation" and 1000 <= cal["rows"] < 0.3 * b.training["packets"]
+    assert b.kitnet.rows_learned == b.training["packets"] - cal["rows"]
+    short = learn_baseline(paths[:1], LearnConfig(epochs=1))  # 101 s: no block held out
+    assert short.calibration["source"] == "training"
+    assert short.kitnet.rows_learned == short.training["packets"]
+    too_few = learn_baseline(paths, LearnConfig(validation_block_s=20.0, epochs=1,
+                                                validation_min_rows=cal["rows"] + 1))  # fmt: skip
+    assert too_few.calibration["source"] == "training"
+    assert too_few.kitnet.rows_learned == b.kitnet.rows_learned  # the blocks stay held out
+    assert np.isfinite(list(b.thresholds.values())).all()
 
 
 def _one_line(exc: BaselineError) -> str:
@@ -92,6 +112,20 @@ def test_bad_baselines_are_refused_in_one_line(small_baseline: Path, tmp_path: P
         load_baseline(other)
     assert "hedgerow 9.9.9" in _one_line(exc.value) and "baseline learn" in str(exc.value)
 
+    # A file of the previous format (novelty counted as shares, no home networks) is refused.
+    old = tmp_path / "old.baseline"
+    with zipfile.ZipFile(small_baseline) as src, zipfile.ZipFile(old, "w") as dst:
+        header = json.loads(src.read("header.json"))
+        header["format_version"] = 1
+        del header["local_networks"]
+        dst.writestr("header.json", json.dumps(header))
+        dst.writestr("arrays.npz", src.read("arrays.npz"))
+    with pytest.raises(BaselineError) as exc:
+        load_baseline(old)
+    assert "(format 1)" in _one_line(exc.value) and "re-learn it" in str(exc.value)
+    res = CliRunner().invoke(main, ["show", str(old)])
+    assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1
+
     tampered = tmp_path / "tampered.baseline"
     with zipfile.ZipFile(small_baseline) as src, zipfile.ZipFile(tampered, "w") as dst:
         dst.writestr("header.json", src.read("header.json"))
@@ -121,6 +155,20 @@ def test_cli_bad_input_messages(small_baseline: Path, tmp_path: Path, sshguess: 
     assert res.exit_code == 2 and "Traceback" not in res.output
     res = runner.invoke(main, ["learn", str(sshguess), "-o", str(bad), "--kind", "x"])
     assert res.exit_code == 2 and "MAC=KIND" in res.output
+    res = runner.invoke(main, ["learn", str(sshguess), "-o", str(bad), "--home-net", "10.1/99"])
+    assert res.exit_code == 2 and "--home-net" in res.output
+    assert len(res.output.strip().splitlines()) == 1
+
+
+def test_learn_records_the_home_networks(sshguess: Path, tmp_path: Path) -> None:
+    out = tmp_path / "lab.baseline"
+    res = CliRunner().invoke(
+        main, ["learn", str(sshguess), "-o", str(out), "--home-net", "192.168.56.0/24",
+               "--epochs", "1"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert read_header(out)["local_networks"] == ["192.168.56.0/24"]
+    assert str(load_baseline(out).local_networks.networks[0]) == "192.168.56.0/24"
 
 
 def test_cli_score_prints_explained_alerts(small_baseline: Path, corpus: Path) -> None:

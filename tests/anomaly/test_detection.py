@@ -79,6 +79,7 @@ def _overlay(
 CASES = {
     "hideandseek": ("slips/dataset/test7-malicious.pcap", "192.168.2.16"),
     "synscan": ("ndpi/pcap/synscan.pcap", "172.16.0.8"),
+    "sshguess": ("zeek-traces/testing/btest/Traces/ssh/sshguess.pcap", "192.168.56.103"),
     "synflood": ("stopddos/pkt.TCP.synflood.spoofed.pcap", "10.10.10.10"),
 }
 
@@ -114,6 +115,27 @@ def test_attacks_score_high_and_alert_on_the_device(corpus: Path, home: dict, ca
     )
     windows = {(a.device, a.window_key) for a in alerts}
     assert len(windows) == len(alerts)  # one alert per device and window, no storm
+    # No other home device is alerted: not the held-out setups (new cloud addresses, new
+    # sockets), not the gateway that keeps talking to the flooded plug afterwards.
+    home_ips = {ip for d in home["baseline"].devices for ip in d["ips"]}
+    assert {a.device for a in alerts} & home_ips == {top.device}, case
+
+
+@pytest.mark.slow
+def test_a_new_device_is_not_an_anomaly(corpus: Path) -> None:
+    """A device type never seen while learning joins: neither it (at either of its addresses)
+    nor the gateway that serves it is anomalous for that; without the known-host rule all three
+    were alerted (everything they said to each other was a new conversation)."""
+    learn, _ = sentinel_split(corpus)
+    baseline = learn_baseline([p for p in learn if p.parent.name != "WeMoLink"])
+    known = {ip for d in baseline.devices for ip in d["ips"]}
+    assert "10.10.10.1" in known and not {"10.10.10.144", "10.22.22.138"} & known
+    detector = AnomalyDetector(baseline)
+    joined = load_batch(sorted((corpus / "iot-sentinel/WeMoLink").glob("*.pcap"))[-1])
+    for start in range(0, len(joined), 200):
+        detector.process(joined.take(np.arange(start, min(start + 200, len(joined)))))
+    assert detector.packets == len(joined) > 500
+    assert detector.alerts() == []
 
 
 def test_drain_emits_closed_windows_once(corpus: Path, home: dict) -> None:

@@ -80,3 +80,15 @@ def test_decay_plan_matches_exp() -> None:
         _decays(dt, lambdas, *plan, out)
         want = np.exp2(-lambdas * max(dt, 0.0))
         np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-300)
+
+
+def test_an_entry_idle_beyond_the_horizon_starts_afresh() -> None:
+    """Whether an idle entry was evicted depends on how full the table is; its state must not:
+    past the horizon it counts as new either way (no jitter of an hour's silence)."""
+    keys, state, count = new_table(64, 3)
+    slot, fresh = find_or_insert(keys, state, count, np.uint64(7), 0.0, 100.0)
+    state[slot] = (0.0, 5.0, 6.0)
+    assert find_or_insert(keys, state, count, np.uint64(7), 100.0, 100.0) == (slot, False)
+    again, fresh = find_or_insert(keys, state, count, np.uint64(7), 100.5, 100.0)
+    assert fresh and again == slot and count[0] == 1
+    assert state[slot].tolist() == [0.0, 0.0, 0.0]

@@ -41,9 +41,10 @@ from hedgerow import __version__
 from hedgerow.anomaly.features import FeatureSpec
 from hedgerow.anomaly.hst import HalfSpaceTrees
 from hedgerow.anomaly.kitnet import AutoencoderEnsemble
+from hedgerow.model import LocalNetworks
 
 FORMAT_NAME = "hedgerow-baseline"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 HOW_TO_MAKE = "make one with `hedgerow baseline learn CAPTURE... -o home.baseline`"
 
 
@@ -64,8 +65,14 @@ class Baseline:
     known_channels: npt.NDArray[np.uint64]
     training: dict[str, Any] = field(default_factory=dict)
     devices: list[dict[str, Any]] = field(default_factory=list)
-    calibration: dict[str, float] = field(default_factory=dict)
+    calibration: dict[str, Any] = field(default_factory=dict)
+    networks: tuple[str, ...] = ()
     hedgerow_version: str = __version__
+
+    @property
+    def local_networks(self) -> LocalNetworks:
+        """The home networks the features were learned with (the default ones if none)."""
+        return LocalNetworks.parse(self.networks) if self.networks else LocalNetworks.default()
 
     def header(self, arrays_sha256: str) -> dict[str, Any]:
         kit_params, _ = self.kitnet.to_arrays()
@@ -80,6 +87,7 @@ class Baseline:
             "models": {"kitnet": kit_params, "hst": hst_params},
             "thresholds": self.thresholds,
             "calibration": self.calibration,
+            "local_networks": list(self.networks),
             "training": self.training,
             "devices": self.devices,
             "arrays_sha256": arrays_sha256,
@@ -133,6 +141,7 @@ def load_baseline(path: str | os.PathLike[str]) -> Baseline:
             training=header.get("training", {}),
             devices=header.get("devices", []),
             calibration=header.get("calibration", {}),
+            networks=tuple(header["local_networks"]),
             hedgerow_version=header["hedgerow_version"],
         )
     except (KeyError, TypeError, ValueError, IndexError) as exc:

@@ -6,8 +6,10 @@ divided by its calibrated threshold (the 99.9th percentile of the learning score
 ``score >= 1`` marks a packet as unusual. ``model`` picks the autoencoder ensemble (``kitnet``,
 the default: best on every benchmark input), the half-space trees (``hst``) or the larger of
 both (``max``); both raw scores are always computed and reported. Unusual packets are grouped per
-local device (the local end of the packet: the sender for outbound/internal traffic, the receiver
-for inbound) and per ``window_s`` of event time. A group becomes one
+local device (the local end of the packet: the sender for outbound traffic, the receiver for
+inbound; between two home devices, the one whose own statistics — ``mi_*``/``host_*`` of the
+sender, ``dst_*`` of the receiver — deviate more from the learning period) and per ``window_s`` of
+event time. A group becomes one
 :class:`~hedgerow.model.Alert` with kind ``anomaly`` when it holds at least ``min_packets`` unusual
 packets, or one packet scoring ``strong`` times the threshold or more; the alert names the
 features that deviated most from the learning period (z-scores against its mean/std) and the
@@ -91,11 +93,21 @@ class AnomalyDetector:
             raise ValueError(f"model must be one of {', '.join(MODELS)}, not {model!r}")
         self.model = model
         self.baseline = baseline
-        self.networks = networks or LocalNetworks.default()
+        self.networks = networks or baseline.local_networks
         self.window_s = window_s
         self.min_packets = min_packets
         self.strong = strong
-        self.features = FeatureExtractor(baseline.spec, known=baseline.known_channels)
+        self.features = FeatureExtractor(
+            baseline.spec, known=baseline.known_channels, networks=baseline.local_networks
+        )
+        names = baseline.spec.names()
+        # Each end's own statistics: the sender's (mi_*, host_*) and the receiver's (dst_*).
+        self._own = [
+            np.array([i for i, n in enumerate(names) if n.startswith(prefix)], dtype=np.intp)
+            for prefix in (("mi_", "host_"), ("dst_",))
+        ]
+        self._mean = baseline.feature_mean.astype(np.float32)
+        self._scale = (1.0 / (baseline.feature_std + 1e-6)).astype(np.float32)
         self._groups: dict[tuple[int, int, int], _Group] = {}
         self.last_features = np.zeros((0, len(baseline.spec.names())), dtype=np.float32)
         self.packets = 0
@@ -152,6 +164,9 @@ class AnomalyDetector:
         src_local = local_mask(shi, slo, self.networks) & ~no_ip
         dst_local = local_mask(dhi, dlo, self.networks) & ~no_ip
         inbound = dst_local & ~src_local
+        internal = np.flatnonzero(src_local & dst_local)
+        if internal.shape[0]:
+            inbound[internal] = self._receiver_deviates(X[hot[internal]])
         dev_hi, dev_lo = np.where(inbound, dhi, shi), np.where(inbound, dlo, slo)
         peer_hi, peer_lo = np.where(inbound, shi, dhi), np.where(inbound, slo, dlo)
         direction = np.where(
@@ -228,6 +243,14 @@ class AnomalyDetector:
         distinct = np.bincount(group_of[p_rows], minlength=n_groups)
         for g, grp in enumerate(groups):
             grp.peer_count += int(distinct[g])
+
+    def _receiver_deviates(self, rows: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+        """For packets between two home devices: whether the receiver's own statistics deviate
+        more from the learning period than the sender's (then the receiver is the device the
+        packet says something about, e.g. a device still flooded, talked to by its gateway)."""
+        z = np.abs((rows - self._mean) * self._scale)
+        sender, receiver = self._own
+        return z[:, receiver].max(axis=1) > z[:, sender].max(axis=1)
 
     def drain(self, until: float | None = None) -> list[Alert]:
         """Alerts of the windows that ended before event time ``until`` (all when ``None``),

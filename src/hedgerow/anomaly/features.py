@@ -28,16 +28,21 @@ import numpy as np
 import numpy.typing as npt
 
 from hedgerow.anomaly.kernels import (
+    DST_GROUP,
+    DST_LOCAL,
     SIGNED_PER_LAMBDA,
+    SRC_LOCAL,
     UNSIGNED_PER_LAMBDA,
     decay_plan,
     extract,
     table_widths,
 )
+from hedgerow.anomaly.scope import is_local, scope_table
 from hedgerow.anomaly.table import new_table
 from hedgerow.capture.batch import L3, PacketBatch
+from hedgerow.model import LocalNetworks
 
-KERNEL_VERSION = 2
+KERNEL_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -95,8 +100,10 @@ class FeatureSpec:
 class FeatureExtractor:
     """Stateful feature computation over consecutive batches of one capture (or live stream).
 
-    While ``learning`` the channels seen are added to the known set (:attr:`known_channels`);
-    otherwise the set given as ``known`` (from a baseline) is only consulted.
+    While ``learning`` the channels and services seen are added to the known set
+    (:attr:`known_channels`); otherwise the set given as ``known`` (from a baseline) is only
+    consulted. ``networks`` are the home networks (:mod:`~hedgerow.anomaly.scope`): what is new
+    is judged on home addresses, not on remote ones.
     """
 
     def __init__(
@@ -104,9 +111,11 @@ class FeatureExtractor:
         spec: FeatureSpec | None = None,
         known: npt.NDArray[np.uint64] | None = None,
         learning: bool = False,
+        networks: LocalNetworks | None = None,
     ) -> None:
         self.spec = spec or FeatureSpec()
         self.learning = learning
+        self._scope = scope_table(networks or LocalNetworks.default())
         cap = self.spec.known_capacity
         if known is not None:
             if known.shape != (cap,) or known.dtype != np.uint64:
@@ -161,6 +170,9 @@ class FeatureExtractor:
         src_hi, src_lo = batch.src_hi, batch.src_lo
         dst_hi, dst_lo = batch.dst_hi, batch.dst_lo
         no_ip = (batch.l3 == L3.NONE) | (batch.l3 == L3.OTHER)
+        scope = (is_local(src_hi, src_lo, self._scope) | no_ip).astype(np.uint8) * SRC_LOCAL
+        scope |= (is_local(dst_hi, dst_lo, self._scope) | no_ip).astype(np.uint8) * DST_LOCAL
+        scope |= ((batch.eth_dst >> np.uint64(40)) & np.uint64(1)).astype(np.uint8) * DST_GROUP
         if no_ip.any():
             # Without an IP layer the MAC addresses stand in for the hosts (as in Kitsune).
             zero = np.uint64(0)
@@ -171,7 +183,7 @@ class FeatureExtractor:
         order, base, power = self._plan
         extract(
             ts, size, batch.eth_src, src_hi, src_lo, dst_hi, dst_lo,
-            batch.sport, batch.dport, batch.proto, batch.tcp_flags,
+            batch.sport, batch.dport, batch.proto, batch.tcp_flags, scope,
             self._lambdas, order, base, power, float(self.spec.horizon),
             *self._mi, *self._host, *self._chan, *self._sock, *self._known, self.learning,
             out,

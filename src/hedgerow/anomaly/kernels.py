@@ -6,15 +6,26 @@ lives in four bounded hash tables (see :mod:`hedgerow.anomaly.table`):
 * **MI** — source MAC+IP: weight, mean, std of packet sizes;
 * **host** — source IP: sizes sent, plus the IoT-specific damped counters: new peers (channels
   opened), new sockets (peer ports), bytes in vs out, protocol mix (TCP/UDP/ICMP), the share of
-  bare SYNs, the share of packets on channels the baseline never saw ("new destinations") and to
-  services (server address + port + protocol, the end with the lower port) it never saw; and for
-  the destination host: packets received, fan-in (channels opened towards it) and the shares of
-  what it receives over never-seen channels and for never-seen services;
+  bare SYNs, and the packets that are *novel* (below); and for the destination host: packets
+  received, fan-in (channels opened towards it) and the novel packets it receives;
 * **channel** — unordered IP pair, one side per direction: sizes, inter-arrival jitter, and the 2D
   statistics of the two directions (magnitude, radius, approximate covariance, correlation);
-* **socket** — unordered (IP, port, proto) pair: sizes per direction and the same 2D statistics.
+* **socket** — unordered (IP, port, proto) pair: sizes per direction and the same 2D statistics;
+  the side that sent its first packet is the client, the other the server.
 
-Every statistic is kept for each decay rate λ (weight ``2^(-λ·Δt)``). A row holds first the
+**Novelty** is judged against the key set of what was seen while learning, and only on what is
+stable in a home (see :mod:`hedgerow.anomaly.scope`): a packet is on a *novel channel* when it goes
+between two home hosts that were both seen while learning but never talked to each other then, and
+it uses a *novel service* when its socket's server is a home host (or multicast group) serving a
+port it never served then, or a remote server whose port its home client never used then. Remote
+addresses are not part of either key (cloud services rotate them), and a home host never seen while
+learning makes nothing novel: it has no history to be new against (a new device is the inventory's
+news), and its peers should not look new for talking to it. The features are damped *counts* of
+novel packets — a volume, on the log scale of the other weights — so that a sustained session with
+something new stands out from the single first packets that make up novelty while learning.
+
+Every statistic is kept for each decay rate λ (weight ``2^(-λ·Δt)``); an entry idle for longer than
+the horizon starts afresh (:func:`~hedgerow.anomaly.table.find_or_insert`). A row holds first the
 non-negative features (:data:`UNSIGNED_PER_LAMBDA`, once per λ), written raw so that the caller can
 take ``log1p`` of that block in one vectorised pass, then the signed ones
 (:data:`SIGNED_PER_LAMBDA`, once per λ): covariances also raw, for the caller's vectorised signed
@@ -42,8 +53,8 @@ UNSIGNED_PER_LAMBDA: tuple[str, ...] = (
     "chan_weight", "chan_mean", "chan_std", "chan_magnitude", "chan_radius",
     "jitter_weight", "jitter_mean", "jitter_std",
     "sock_weight", "sock_mean", "sock_std", "sock_magnitude", "sock_radius",
-    "host_novel_share", "dst_in_weight", "dst_fan_in", "dst_novel_share",
-    "host_novel_service_share", "dst_novel_service_share",
+    "host_novel", "dst_in_weight", "dst_fan_in", "dst_novel",
+    "host_novel_service", "dst_novel_service",
 )  # fmt: skip
 SIGNED_PER_LAMBDA: tuple[str, ...] = ("chan_cov", "chan_pcc", "sock_cov", "sock_pcc")
 NU = len(UNSIGNED_PER_LAMBDA)
@@ -54,7 +65,12 @@ MI_FIELDS = 3  # w, s1, s2
 # w, s1, s2, bytes_in, new_peers, new_ports, tcp, udp, icmp, syn, pkts_in, fan_in, novel_out,
 # novel_in, novel_service_out, novel_service_in
 HOST_FIELDS = 16
-_SERVICE_TAG = np.uint64(0x5E5F1CE)
+_HOST_TAG = np.uint64(0x0510CA1)  # key tag: a home host seen while learning
+_LOCAL_SERVICE = np.uint64(0x5E5F1CE)  # key tag: (local server, port, proto)
+_REMOTE_SERVICE = np.uint64(0x5E5F1CF)  # key tag: (local client, remote server's port, proto)
+SRC_LOCAL = 1  # bits of the per-packet ``scope`` argument of :func:`extract`
+DST_LOCAL = 2
+DST_GROUP = 4  # sent to a multicast or broadcast Ethernet address
 CHAN_SIDE_FIELDS = 7  # w, s1, s2, jitter w, jitter s1, jitter s2, last residual
 SOCK_SIDE_FIELDS = 4  # w, s1, s2, last residual
 
@@ -65,8 +81,8 @@ def table_widths(n_lambdas: int) -> tuple[int, int, int, int]:
     return (
         1 + MI_FIELDS * L,
         1 + HOST_FIELDS * L,
-        5 + 2 * CHAN_SIDE_FIELDS * L + 2 * L,
-        3 + 2 * SOCK_SIDE_FIELDS * L + 2 * L,
+        6 + 2 * CHAN_SIDE_FIELDS * L + 2 * L,
+        5 + 2 * SOCK_SIDE_FIELDS * L + 2 * L,
     )
 
 
@@ -131,6 +147,15 @@ def _decays(  # pragma: no cover - compiled
             out[li] = r
 
 
+@njit(cache=True, inline="always")
+def _known(  # pragma: no cover - compiled
+    known_k: npt.NDArray[np.uint64], known_n: npt.NDArray[np.int64], host: np.uint64,
+    learning: bool,
+) -> bool:
+    """Whether a home host was seen while learning (while learning: yes, and remember it)."""
+    return set_add(known_k, known_n, mix(host, _HOST_TAG), learning) or learning
+
+
 @njit(cache=True, inline="always", fastmath=True)
 def _var(w: float, s1: float, s2: float) -> float:  # pragma: no cover - compiled
     if w <= 0.0:
@@ -174,7 +199,9 @@ def _pair_stats(  # pragma: no cover - compiled
     row[q + 3] = math.sqrt(mean * mean + mean_o * mean_o)
     row[q + 4] = math.sqrt(var * var + var_o * var_o)
     row[qs] = cov
-    row[qs + 1] = cov / sd if sd > 0.0 else 0.0
+    # |correlation| <= 1; the damped residual covariance can overshoot when a side's variance
+    # is tiny (a few nearly equal sizes), which would read as an extreme value.
+    row[qs + 1] = min(1.0, max(-1.0, cov / sd)) if sd > 0.0 else 0.0
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")  # divisions are guarded: no raise path
@@ -190,6 +217,7 @@ def extract(
     dport: npt.NDArray[np.uint16],
     proto: npt.NDArray[np.uint8],
     flags: npt.NDArray[np.uint8],
+    scope: npt.NDArray[np.uint8],
     lambdas: npt.NDArray[np.float64],
     plan_order: npt.NDArray[np.int64],
     plan_base: npt.NDArray[np.int64],
@@ -204,10 +232,12 @@ def extract(
 ) -> None:  # pragma: no cover - compiled
     """Update the tables with each packet in order and write its feature row into ``out``.
 
-    ``known_k`` is the key set of channels and services seen while learning; when ``learning`` is
-    true new ones are added to it, otherwise it is only consulted. ``plan_*`` is
-    :func:`decay_plan` of ``lambdas``. Covariances are written raw (the caller takes their signed
-    ``log1p``, vectorised, like the ``log1p`` of the non-negative block).
+    ``known_k`` is the key set of home hosts, channels and services seen while learning; when
+    ``learning`` is true new ones are added to it, otherwise it is only consulted. ``scope`` has
+    :data:`SRC_LOCAL` / :data:`DST_LOCAL` set for home addresses and :data:`DST_GROUP` for
+    packets to a multicast or broadcast MAC. ``plan_*`` is :func:`decay_plan` of ``lambdas``.
+    Covariances are written raw (the caller takes their signed ``log1p``, vectorised, like the
+    ``log1p`` of the non-negative block).
     """
     n = ts.shape[0]
     L = lambdas.shape[0]
@@ -248,14 +278,28 @@ def extract(
         # --- channel: unordered IP pair, one side per direction ------------------------
         lo_h, hi_h = (a_host, b_host) if a_host <= b_host else (b_host, a_host)
         chan_key = mix(lo_h, hi_h)
-        novel = 0.0 if set_add(known_k, known_n, chan_key, learning) else 1.0
-        if sport[p] < dport[p] and sp != dp:
-            service = mix(mix(a_host, sp), _SERVICE_TAG)
-        else:
-            service = mix(mix(b_host, dp), _SERVICE_TAG)
-        novel_svc = 0.0 if set_add(known_k, known_n, service, learning) else 1.0
+        # What is new is judged between hosts the baseline knows: remote addresses rotate,
+        # and a host never seen has no history to be new against (while learning, every home
+        # host is known). Scoring never grows the known set, so a channel's or socket's
+        # novelty is a constant there, looked up once and kept in its row (0 = not yet).
+        a_local = (scope[p] & SRC_LOCAL) != 0
+        group = (scope[p] & DST_GROUP) != 0
+        b_local = (scope[p] & DST_LOCAL) != 0 and not group  # a group is not a host
+        a_known = b_known = -1  # not looked up yet
         i, new_chan = find_or_insert(ch_k, ch_s, ch_n, chan_key, t, horizon)
         st = ch_s[i]
+        if learning or st[5] == 0.0:
+            novel = 0.0
+            if a_local and b_local:
+                a_known = _known(known_k, known_n, a_host, learning)
+                if a_known:
+                    b_known = _known(known_k, known_n, b_host, learning)
+                if b_known == 1 and not set_add(known_k, known_n, chan_key, learning):
+                    novel = 1.0
+            if not learning:
+                st[5] = 1.0 + novel
+        else:
+            novel = st[5] - 1.0
         side = 0 if a_host <= b_host else 1
         other = 1 - side
         seen = st[3 + side] > 0.0
@@ -269,7 +313,7 @@ def extract(
         if not seen or dt3 != dt_side:  # same gap (this side spoke last): same factors
             _decays(dt3, lambdas, plan_order, plan_base, plan_power, fb)
         f3s = fa if (seen and dt3 == dt_side) else fb
-        base = 5
+        base = 6
         for li in range(L):
             f = fa[li]
             o = base + (side * L + li) * 7
@@ -297,13 +341,46 @@ def extract(
         st = so_s[i]
         side = 0 if a_sock <= b_sock else 1
         other = 1 - side
+        if new_sock:
+            st[3] = 1.0 + side  # the side that spoke first is the client
+        if learning or st[4] == 0.0:
+            if st[3] == 1.0 + side:  # this packet goes client -> server
+                server, port, client = b_host, dp, a_host
+                server_local = b_local or group
+                # whose history counts: the server's; a multicast group has none, its sender's
+                ask_a = not server_local or group
+            else:
+                server, port, client = a_host, sp, b_host
+                server_local = a_local
+                ask_a = server_local
+            # the one home host whose history decides (ask_a: the sender, else the receiver)
+            if ask_a:
+                if a_known < 0:
+                    a_known = a_local and _known(known_k, known_n, a_host, learning)
+                decides = a_known == 1
+            else:
+                if b_known < 0:
+                    b_known = b_local and _known(known_k, known_n, b_host, learning)
+                decides = b_known == 1
+            novel_svc = 0.0
+            if decides:
+                if server_local:  # a port a home host (or a multicast group) serves
+                    key = mix(mix(server, port), _LOCAL_SERVICE)
+                else:  # a remote port a home host uses
+                    key = mix(mix(client, port), _REMOTE_SERVICE)
+                if not set_add(known_k, known_n, key, learning):
+                    novel_svc = 1.0
+            if not learning:
+                st[4] = 1.0 + novel_svc
+        else:
+            novel_svc = st[4] - 1.0
         dt_side = t - st[1 + side]
         dt3 = t - st[0]
         _decays(dt_side, lambdas, plan_order, plan_base, plan_power, fa)
         if dt3 != dt_side:
             _decays(dt3, lambdas, plan_order, plan_base, plan_power, fb)
         f3s = fa if dt3 == dt_side else fb
-        base = 3
+        base = 5
         for li in range(L):
             f = fa[li]
             o = base + (side * L + li) * 4
@@ -350,8 +427,8 @@ def extract(
             row[q + 7] = st[o + 7] / w
             row[q + 8] = st[o + 8] / w
             row[q + 9] = st[o + 9] / w
-            row[li * NU + 26] = st[o + 12] / w
-            row[li * NU + 30] = st[o + 14] / w
+            row[li * NU + 26] = st[o + 12]
+            row[li * NU + 30] = st[o + 14]
         st[0] = max(st[0], t)
 
         # --- destination host: what it receives -----------------------------------------
@@ -373,6 +450,6 @@ def extract(
             q = li * NU + 27
             row[q] = st[o + 10]
             row[q + 1] = st[o + 11]
-            row[q + 2] = st[o + 13] / st[o + 10]
-            row[q + 4] = st[o + 15] / st[o + 10]
+            row[q + 2] = st[o + 13]
+            row[q + 4] = st[o + 15]
         st[0] = max(st[0], t)

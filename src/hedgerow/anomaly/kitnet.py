@@ -42,6 +42,11 @@ from numba import njit
 from scipy.cluster.hierarchy import linkage, to_tree
 
 _EPS = 1e-16
+# Scoring scales each input by its learned range, but never by less than this: a feature that
+# (almost) did not move while learning would otherwise turn any later value into ~1e16 and one
+# such row into an unbounded score. 0.1 is a tenth of a log unit of the log1p statistics (about
+# 10% of the statistic) or a twentieth of a correlation's range.
+MIN_SPAN = 0.1
 
 
 @njit(cache=True, inline="always")
@@ -246,7 +251,7 @@ def _pack(
         np.concatenate([layer["W"].ravel() for layer in layers]).astype(f32),
         np.concatenate([layer["hb"] for layer in layers]).astype(f32),
         np.concatenate([layer["vb"] for layer in layers]).astype(f32),
-        mn.astype(f32), (mx - mn + _EPS).astype(f32),
+        mn.astype(f32), np.maximum(mx - mn, MIN_SPAN).astype(f32),
     )  # fmt: skip
 
 

@@ -1,17 +1,23 @@
 """Learning a baseline from benign captures (or the first part of one), without labels.
 
-All packets of the learning period stream through the feature kernel once: the autoencoder
-ensemble learns online (KitNET's single pass) while a seeded reservoir keeps a bounded sample of
-feature rows. The sample then serves for ``epochs - 1`` further shuffled passes of the
-autoencoders, to grow the half-space trees, and to calibrate the thresholds:
+All packets of the learning period stream through the feature kernel once. The period is cut
+into blocks of ``validation_block_s`` seconds of learning time (captures laid end to end); every
+``validation_every``-th block is held out. The autoencoder ensemble learns online (KitNET's single
+pass) on the other blocks while seeded reservoirs keep a bounded sample of each kind of row. The
+training sample then serves for ``epochs - 1`` further shuffled passes of the autoencoders and to
+grow the half-space trees; the held-out sample calibrates the thresholds:
 
-    threshold(model) = quantile(scores of the sample, ``quantile``) × ``margin``
+    threshold(model) = quantile(scores of the held-out sample, ``quantile``) × ``margin``
 
-so with the defaults (0.999, 1.0) one learning packet in a thousand scores above the threshold. A
-single packet above it means little; the detector alerts on a device only when many of its packets
-in a window do, or when one scores far above anything learned (see
-:class:`~hedgerow.anomaly.detector.AnomalyDetector`). Memory is bounded by the feature tables and
-the reservoir, whatever the length of the captures.
+A model scores the rows it was fitted to lower than traffic it has not seen, so a threshold from
+the training rows would pass far more than one benign packet in a thousand of new traffic; the
+held-out blocks are benign traffic the models have not seen (the state, and the known hosts,
+channels and services, still follow every packet). When fewer than ``validation_min_rows`` rows
+were held out (a learning period of a few minutes) the training sample calibrates, and the
+header says so. A single packet above the threshold means little; the detector alerts on a
+device only when many of its packets in a window do, or when one scores far above anything
+learned (see :class:`~hedgerow.anomaly.detector.AnomalyDetector`). Memory is bounded by the
+feature tables and the reservoirs, whatever the length of the captures.
 
 Example:
     >>> from pathlib import Path
@@ -57,6 +63,9 @@ class LearnConfig:
     hst_depth: int = 10
     quantile: float = 0.999
     margin: float = 1.0
+    validation_every: int = 5
+    validation_block_s: float = 300.0
+    validation_min_rows: int = 1000
     max_packets: int | None = None
     max_seconds: float | None = None
 
@@ -167,7 +176,9 @@ def learn_baseline(
 ) -> Baseline:
     """Learn a :class:`Baseline` from benign captures (each read in order, state per capture).
 
-    ``kinds`` maps device MACs (``aa:bb:..``) to device kinds to record in the baseline.
+    ``kinds`` maps device MACs (``aa:bb:..``) to device kinds to record in the baseline;
+    ``networks`` are the home networks (default: RFC 1918, CGNAT, ULA, link-local), recorded in
+    the baseline: the features judge novelty on home addresses only.
     Raises ``ValueError`` when the captures hold no packets.
     """
     config = config or LearnConfig()
@@ -187,15 +198,21 @@ def learn_baseline(
     per_capture: list[int] = [0] * len(paths)
     first_ts: int | None = None
     last_ts = 0
+    held_out = _Reservoir(config.sample_rows, width, config.seed + 2)
+    clock = _LearningClock(config)
     for index, batch in _learning_batches(paths, config):
         if index != current:
             known = fx.known_channels if fx is not None else known
-            fx = FeatureExtractor(spec, known=known, learning=True)
+            fx = FeatureExtractor(spec, known=known, learning=True, networks=networks)
             current = index
+            clock.new_capture(int(batch.ts_ns[0]))
         assert fx is not None
         X = fx.transform(batch)
-        kitnet.learn(X)
-        reservoir.add(X)
+        validate = clock.held_out(batch.ts_ns)
+        train = X[~validate] if validate.any() else X
+        kitnet.learn(train)
+        reservoir.add(train)
+        held_out.add(X[validate])
         sums += X.sum(axis=0, dtype=np.float64)
         squares += np.square(X, dtype=np.float64).sum(axis=0)
         tally.add(batch)
@@ -210,11 +227,13 @@ def learn_baseline(
     hst = HalfSpaceTrees(
         n_trees=config.hst_trees, depth=config.hst_depth, seed=config.seed
     ).learn(sample)
+    validated = held_out.filled >= config.validation_min_rows
+    calibrate = held_out.sample if validated else sample
     thresholds = {
-        "kitnet": float(np.quantile(kitnet.score(sample), config.quantile)) * config.margin,
-        "hst": float(np.quantile(hst.score(sample), config.quantile)) * config.margin,
+        "kitnet": float(np.quantile(kitnet.score(calibrate), config.quantile)) * config.margin,
+        "hst": float(np.quantile(hst.score(calibrate), config.quantile)) * config.margin,
     }
-    n = reservoir.seen
+    n = reservoir.seen + held_out.seen
     mean = sums / n
     std = np.sqrt(np.clip(squares / n - mean * mean, 0.0, None))
     return Baseline(
@@ -236,8 +255,37 @@ def learn_baseline(
             "config": _config_dict(config),
         },
         devices=tally.devices(kinds or {}),
-        calibration={"quantile": config.quantile, "margin": config.margin},
+        calibration={
+            "quantile": config.quantile,
+            "margin": config.margin,
+            "source": "validation" if validated else "training",
+            "rows": int(calibrate.shape[0]),
+        },
+        networks=tuple(str(net) for net in (networks or LocalNetworks.default()).networks),
     )
+
+
+class _LearningClock:
+    """Which packets fall in the validation blocks: every ``validation_every``-th block of
+    ``validation_block_s`` seconds of learning time (captures laid end to end)."""
+
+    def __init__(self, config: LearnConfig) -> None:
+        self.every = config.validation_every
+        self.block_ns = int(config.validation_block_s * 1e9)
+        self.offset = 0  # learning time before the current capture, ns
+        self.start = 0
+        self.last = 0
+
+    def new_capture(self, first_ns: int) -> None:
+        self.offset += max(0, self.last - self.start)
+        self.start = self.last = first_ns
+
+    def held_out(self, ts_ns: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        self.last = max(self.last, int(ts_ns[-1]))
+        if self.every < 2:
+            return np.zeros(ts_ns.shape[0], dtype=bool)
+        block = (ts_ns.astype(np.int64) - self.start + self.offset) // self.block_ns
+        return block % self.every == self.every - 1
 
 
 def _extra_epochs(

@@ -140,10 +140,15 @@ def find_or_insert(
     """Slot of ``key``, inserting a zeroed row if absent; returns ``(slot, inserted)``.
 
     ``now`` is the event time used to tell idle entries when the table must evict; the caller
-    writes the entry's update time into column 0 of its row.
+    writes the entry's update time into column 0 of its row. An entry idle for longer than
+    ``horizon`` counts as absent (its row is zeroed, ``inserted`` is true) whether or not the
+    table has evicted it yet, so the state never depends on how full the table happens to be.
     """
     i = _place(keys, key)
     if keys[i] == key:
+        if now - state[i, 0] > horizon:
+            state[i, :] = 0.0
+            return i, True
         return i, False
     if count[0] + 1 > int(keys.shape[0] * MAX_LOAD):
         _evict(keys, state, count, now, horizon)

@@ -3,6 +3,7 @@
 Example:
     $ hedgerow baseline learn home-week1.pcap home-week2.pcapng -o home.baseline
     $ hedgerow baseline learn big.pcap --seconds 600 -o home.baseline   # first 10 minutes only
+    $ hedgerow baseline learn home.pcap --home-net 2001:db8:1::/64 -o home.baseline  # IPv6 LAN
     $ hedgerow baseline show home.baseline
     $ hedgerow baseline score suspect.pcap -b home.baseline
 """
@@ -26,6 +27,8 @@ from hedgerow.anomaly.baseline import (
 from hedgerow.anomaly.detector import MODELS, score_capture
 from hedgerow.anomaly.learn import LearnConfig, iter_paths, learn_baseline
 from hedgerow.capture import CaptureError
+from hedgerow.model import LocalNetworks
+from hedgerow.model.networks import DEFAULT_LOCAL_NETWORKS
 
 
 @click.group("baseline")
@@ -61,6 +64,8 @@ def _kinds(values: tuple[str, ...]) -> dict[str, str]:
               help="Autoencoder passes (the first online, the rest over a sample).")
 @click.option("--kind", "kinds", multiple=True, metavar="MAC=KIND",
               help="Record a device's kind in the baseline (repeatable).")
+@click.option("--home-net", "home_nets", multiple=True, metavar="CIDR",
+              help="A home network (repeatable; default: RFC 1918, CGNAT, ULA, link-local).")
 def learn_cmd(
     captures: tuple[Path, ...],
     output: Path,
@@ -69,15 +74,20 @@ def learn_cmd(
     seed: int,
     epochs: int,
     kinds: tuple[str, ...],
+    home_nets: tuple[str, ...],
 ) -> None:
     """Learn a baseline from benign CAPTURES (files or directories of captures)."""
     paths = iter_paths(captures)
     missing = [p for p in paths if not Path(p).is_file()]
     if missing:
         _fail(f"{missing[0]}: no such capture file")
+    try:
+        networks = LocalNetworks.parse(home_nets or DEFAULT_LOCAL_NETWORKS)
+    except ValueError as exc:
+        _fail(f"--home-net: {exc}")
     config = LearnConfig(seed=seed, epochs=epochs, max_packets=packets, max_seconds=seconds)
     try:
-        learned = learn_baseline(paths, config, kinds=_kinds(kinds))
+        learned = learn_baseline(paths, config, kinds=_kinds(kinds), networks=networks)
     except CaptureError as exc:
         _fail(str(exc))
     except ValueError as exc:
@@ -119,7 +129,9 @@ def show_cmd(path: Path, as_json: bool) -> None:
     click.echo(f"hst           {models['hst']['n_trees']} trees of depth {models['hst']['depth']}, "
                f"threshold {header['thresholds']['hst']:.5g}")
     cal = header.get("calibration", {})
-    click.echo(f"calibration   quantile {cal.get('quantile')} x margin {cal.get('margin')}")
+    click.echo(f"calibration   quantile {cal.get('quantile')} x margin {cal.get('margin')} of"
+               f" {cal.get('rows')} {cal.get('source')} rows")
+    click.echo(f"home networks {', '.join(header.get('local_networks', []))}")
     click.echo(f"devices       {len(header.get('devices', []))}")
     for dev in header.get("devices", []):
         click.echo(f"  {dev['mac']}  {','.join(dev['ips']):<32} {dev['packets']:>8} pkts"
