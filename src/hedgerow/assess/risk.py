@@ -140,7 +140,8 @@ def score_household(device_scores: Mapping[str, RiskScore],
     drivers = tuple(Driver("device", s.subject, label.get(s.subject, s.subject), s.band,
                            s.score / 100) for s in ranked if s.score > 0)
     if worst.score == 0:
-        text = f"Your network's risk is 0/100 (low): none of its {len(ranked)} devices showed a risk."
+        text = (f"Your network's risk is 0/100 (low): none of its {len(ranked)} devices "
+                "showed a risk.")
     else:
         text = (f"Your network's risk is {score}/100 ({band(score)}): {len(attention)} of "
                 f"{len(ranked)} devices need attention; the riskiest is "
