@@ -1,9 +1,15 @@
-"""Intel matching: flows to or from listed addresses/networks, and listed server names.
+"""Intel matching: flows to or from listed addresses/networks, listed server names, listed names
+and addresses in DNS answers, and connections to addresses a device resolved a listed name to.
 
 Addresses are looked up once per distinct address in the batch; names come from TLS SNI,
-HTTP Host and DNS queries in the first payload bytes (see :mod:`hedgerow.detect.names`), parsed
-once per distinct payload head among the flows that can carry one.
-Alerts go one per (device, listed peer or name, window), with the flow count inside.
+HTTP Host and DNS queries in the first payload bytes (see :mod:`hedgerow.detect.names`), and
+from the first bytes of DNS responses (:mod:`hedgerow.detect.dnsanswers`), each parsed once per
+distinct payload among the flows that can carry one. An answer that gives an address for a
+listed name is remembered per (device, address) for its TTL (bounded: see
+:mod:`hedgerow.detect.resolutions`), so the device's later flows to that address, raw TCP with
+no name in it too, are contact with the listed name.
+Alerts go one per (device, indicator, window), with the flow count, the peers and how each
+match was made (``evidence["matched"]``) inside.
 
 Example:
     >>> import polars as pl
@@ -23,16 +29,22 @@ Example:
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import polars as pl
 
 from hedgerow.detect.alerting import make_alert
 from hedgerow.detect.base import DetectContext, Detector, register
-from hedgerow.detect.names import name_from_payload
+from hedgerow.detect.dnsanswers import match_answers
+from hedgerow.detect.names import DNS_PORTS, name_from_payload
+from hedgerow.detect.resolutions import RECENT_COLUMNS, RecentFlows, ResolutionMap
 from hedgerow.detect.ruleschema import IntelRule
 from hedgerow.detect.windows import Episode, WindowAggregator
 from hedgerow.flows.schema import FlowBatch
 from hedgerow.intel.indicators import IndicatorSet
 from hedgerow.model import Alert, AlertKind, Severity
+from hedgerow.wire.dns import dns_answers
 
 _KIND = {
     "c2": AlertKind.C2,
@@ -42,13 +54,15 @@ _KIND = {
     "phishing": AlertKind.INTEL,
 }
 _MITRE = {"c2": ("T1071",), "mining": ("T1496",), "malware": ("T1105",)}
-_KEYS = ["id.orig_h", "id.resp_h", "_ind", "_cat", "_src"]
-_COLUMNS = ["ts", "uid", "id.orig_h", "id.resp_h", "id.resp_p", "_ind", "_cat", "_src"]
+_KEYS = ["_dev", "_out", "_ind", "_cat", "_src"]
+_COLUMNS = ["ts", "uid", "id.orig_h", "id.resp_h", "id.resp_p", *_KEYS, "_via"]
+_SHOWN = 3
+_EVIDENCE = 20
 
 
 @register("intel")
 class IntelDetector(Detector):
-    """Matches flows against the context's indicator set."""
+    """Matches flows and DNS answers against the context's indicator set."""
 
     rule: IntelRule
 
@@ -56,7 +70,7 @@ class IntelDetector(Detector):
         super().__init__(rule)
         self._agg = WindowAggregator(
             keys=_KEYS,
-            distinct=None,
+            distinct="_via",
             sum_col=None,
             window=rule.window,
             capacity=1,
@@ -65,7 +79,13 @@ class IntelDetector(Detector):
             target="id.resp_h",
             quiet=rule.blackhole,
         )
-        self._watermark = float("-inf")
+        self._watermark = -math.inf
+        self._resolved = ResolutionMap(
+            cap=rule.resolution_cap, max_ttl=rule.resolution_max_ttl,
+            min_ttl=rule.resolution_min_ttl,
+        )
+        self._recent = RecentFlows(max_rows=rule.late_answer_flows if rule.resolution_cap else 0)
+        self._attributed: dict[str, None] = {}
 
     def process(self, flows: FlowBatch, ctx: DetectContext) -> list[Alert]:
         intel = ctx.indicators
@@ -74,17 +94,25 @@ class IntelDetector(Detector):
         top = flows["ts"].max()
         if top is not None:
             self._watermark = max(self._watermark, float(top))  # type: ignore[arg-type]
+        horizon = self._watermark - ctx.lateness
+        answer_hits, resolutions = self._answer_hits(flows, intel)
         hits = [
             h
-            for h in (self._address_hits(flows, intel), self._name_hits(flows, intel))
+            for h in (
+                self._address_hits(flows, intel),
+                self._name_hits(flows, intel),
+                answer_hits,
+                self._resolved_hits(flows, resolutions, horizon),
+            )
             if h is not None and h.height
         ]
-        if not hits:
-            return self._alerts(
-                self._agg.update(flows.head(0), watermark=self._watermark, lateness=ctx.lateness),
-                ctx,
-            )
-        matched = pl.concat([h.select(_COLUMNS) for h in hits], how="vertical_relaxed")
+        if self._recent.max_rows:
+            slim = flows.filter(pl.col("proto").is_in(["tcp", "udp"])).select(RECENT_COLUMNS)
+            self._recent.add(slim, horizon)
+        matched = flows.head(0)
+        if hits:
+            matched = pl.concat([h.select(_COLUMNS) for h in hits], how="vertical_relaxed")
+            matched = matched.unique(subset=["uid", "_ind"], keep="first", maintain_order=True)
         return self._alerts(
             self._agg.update(matched, watermark=self._watermark, lateness=ctx.lateness), ctx
         )
@@ -111,8 +139,14 @@ class IntelDetector(Detector):
             return None
         lut = pl.DataFrame(table, schema=["_h", "_ind", "_cat", "_src"], orient="row")
         parts = []
-        for side in ("id.resp_h", "id.orig_h"):
-            parts.append(flows.join(lut, left_on=side, right_on="_h", how="inner"))
+        for side, device in (("id.resp_h", "id.orig_h"), ("id.orig_h", "id.resp_h")):
+            parts.append(
+                flows.join(lut, left_on=side, right_on="_h", how="inner").with_columns(
+                    pl.col(device).alias("_dev"),
+                    pl.lit(side == "id.resp_h").alias("_out"),
+                    pl.format("address {}", pl.col(side)).alias("_via"),
+                )
+            )
         return pl.concat(parts, how="vertical_relaxed").unique(subset=["uid", "_ind"], keep="first")
 
     def _name_hits(self, flows: FlowBatch, intel: IndicatorSet) -> pl.DataFrame | None:
@@ -120,49 +154,140 @@ class IntelDetector(Detector):
             return None
         payload = pl.col("orig_payload")
         carries_name = (
-            ((pl.col("proto") == "udp") & pl.col("id.resp_p").is_in([53, 5353, 5355]))
+            ((pl.col("proto") == "udp") & pl.col("id.resp_p").is_in(DNS_PORTS))
             | payload.bin.starts_with(b"\x16\x03")
             | payload.bin.contains(b"\r\nHost:")
         )
         cand = flows.filter(payload.is_not_null() & carries_name.fill_null(False))
         if cand.height == 0:
             return None
-        heads = cand.select("orig_payload", "id.resp_p", "proto").unique()
+        on = ["orig_payload", "id.resp_p", "proto"]
         rows = []
-        for head, port, proto in heads.iter_rows():
+        for head, port, proto in cand.select(on).unique().iter_rows():
             name = name_from_payload(head, port, proto)
             ind = intel.lookup_domain(name) if name else None
             if ind is not None:
-                rows.append((head, port, proto, f"{ind.value} ({name})", ind.category, ind.source))
+                how = "dns-query" if proto == "udp" and port in DNS_PORTS else (
+                    "tls-sni" if head[:1] == b"\x16" else "http-host")
+                rows.append((head, port, proto, ind.value, ind.category, ind.source,
+                             f"{how} {name}"))
+        return self._joined(cand, on, rows)
+
+    def _answer_hits(
+        self, flows: FlowBatch, intel: IndicatorSet
+    ) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+        """Listed names/addresses in DNS responses, and the addresses given for listed names
+        (see :meth:`_resolutions`)."""
+        if not self.rule.match_dns_answers:
+            return None, None
+        proto, port = pl.col("proto"), pl.col("id.resp_p")
+        dns = ((proto == "udp") & port.is_in(DNS_PORTS)) | ((proto == "tcp") & (port == 53))
+        cand = flows.filter(pl.col("resp_payload").is_not_null() & dns.fill_null(False))
+        if cand.height == 0:
+            return None, None
+        on = ["resp_payload", "proto"]
+        rows, resolved = [], []
+        for payload, proto_name in cand.select(on).unique().iter_rows():
+            found = match_answers(dns_answers(payload, length_prefixed=proto_name == "tcp"), intel)
+            for ind, via in found.hits:
+                rows.append((payload, proto_name, ind.value, ind.category, ind.source, via))
+            for r in found.resolutions:
+                ind = r.indicator
+                resolved.append((payload, proto_name, r.address, r.ttl, r.name, ind.value,
+                                 ind.category, ind.source))
+        new = self._resolutions(cand, on, resolved) if resolved and self._resolved.cap else None
+        return self._joined(cand, on, rows), new
+
+    def _resolutions(
+        self, cand: pl.DataFrame, on: list[str], resolved: Sequence[tuple[object, ...]]
+    ) -> pl.DataFrame:
+        """This batch's answers to listed names, one row per (DNS flow, address), event-time
+        ordered: device, address, validity interval, indicator, how."""
+        lut = pl.DataFrame(resolved, orient="row", schema={
+            **cand.select(on).schema, "id.resp_h": pl.String(), "_ttl": pl.Int64(),
+            "_n": pl.String(), "_ind": pl.String(), "_cat": pl.String(), "_src": pl.String()})
+        new = (cand.select("ts", "uid", "id.orig_h", *on).join(lut, on=on, how="inner")
+               .filter(pl.col("ts").is_not_null() & pl.col("id.orig_h").is_not_null())
+               .sort("ts", "uid", "id.resp_h"))
+        life = [self._resolved.lifetime(t) for t in new["_ttl"].to_list()]
+        return new.select(
+            "id.orig_h", "id.resp_h", pl.col("ts").alias("_since"),
+            (pl.col("ts") + pl.Series(life, dtype=pl.Float64)).alias("_until"),
+            "_ind", "_cat", "_src", pl.format("resolved {}", pl.col("_n")).alias("_via"),
+        )
+
+    def _resolved_hits(
+        self, flows: FlowBatch, new: pl.DataFrame | None, horizon: float
+    ) -> pl.DataFrame | None:
+        """Flows to addresses their device resolved a listed name to: this batch's flows (by
+        the answers before it and in it), and earlier batches' flows that this batch's answers,
+        reported after them, explain. Then this batch's answers are remembered."""
+        parts = []
+        known = self._resolved.frame() if len(self._resolved) else None
+        lookup = [f for f in (known, new) if f is not None]
+        if lookup:
+            table = pl.concat(lookup) if len(lookup) > 1 else lookup[0]
+            parts.append(self._attribute(flows.select(RECENT_COLUMNS), table))
+        earlier = self._recent.frame() if new is not None else None
+        if earlier is not None and new is not None:
+            late = self._attribute(earlier, new)
+            parts.append(late.filter(~pl.col("uid").is_in(list(self._attributed))))
+        if new is not None:
+            for row in new.iter_rows():
+                self._resolved.add(*row[:7], name=str(row[7]).removeprefix("resolved "))
+        self._resolved.expire(horizon)
+        hits = pl.concat(parts, how="vertical_relaxed") if parts else None
+        if hits is None or hits.height == 0:
+            return None
+        for uid in hits["uid"].to_list():
+            self._attributed[uid] = None
+        while len(self._attributed) > max(self.rule.late_answer_flows, 1):
+            del self._attributed[next(iter(self._attributed))]
+        return hits
+
+    @staticmethod
+    def _attribute(flows: pl.DataFrame, resolved: pl.DataFrame) -> pl.DataFrame:
+        ts = pl.col("ts")
+        return (
+            flows.join(resolved, on=["id.orig_h", "id.resp_h"], how="inner")
+            .filter((ts >= pl.col("_since")) & (ts <= pl.col("_until")))
+            .with_columns(pl.col("id.orig_h").alias("_dev"), pl.lit(True).alias("_out"))
+            .select(_COLUMNS)
+        )
+
+    @staticmethod
+    def _joined(
+        cand: pl.DataFrame, on: list[str], rows: Sequence[tuple[object, ...]]
+    ) -> pl.DataFrame | None:
         if not rows:
             return None
-        schema = {
-            **cand.select("orig_payload", "id.resp_p", "proto").schema,
-            "_ind": pl.String(),
-            "_cat": pl.String(),
-            "_src": pl.String(),
-        }
+        schema = {**cand.select(on).schema, "_ind": pl.String(), "_cat": pl.String(),
+                  "_src": pl.String(), "_via": pl.String()}
         lut = pl.DataFrame(rows, schema=schema, orient="row")
-        return cand.join(lut, on=["orig_payload", "id.resp_p", "proto"], how="inner")
+        return cand.join(lut, on=on, how="inner").with_columns(
+            pl.col("id.orig_h").alias("_dev"), pl.lit(True).alias("_out"))
 
     def _alerts(self, episodes: list[Episode], ctx: DetectContext) -> list[Alert]:
         out = []
         for ep in episodes:
-            orig, resp, ind, cat, src = (str(v) for v in ep.key)
-            kind = _KIND.get(cat, self.rule.kind)
+            ind, cat, src = (str(v) for v in ep.key[2:])
+            matched = sorted(ep.distinct)
+            seen = sorted({m.split(" ", 1)[-1] for m in matched} - {ind})
+            more = ", ..." if len(seen) > _SHOWN else ""
+            names = f" ({', '.join(seen[:_SHOWN])}{more})" if seen else ""
             alert = make_alert(
                 detector=self.rule.id,
                 version=self.version,
-                kind=kind,
+                kind=_KIND.get(cat, self.rule.kind),
                 severity=Severity.HIGH
                 if cat in ("c2", "mining", "malware")
                 else self.rule.severity,
                 confidence=self.rule.confidence,
                 mitre=_MITRE.get(cat, tuple(self.rule.labels.mitre)),
-                meaning=f"{self.rule.meaning}: {ind} [{cat}, {src}]",
+                meaning=f"{self.rule.meaning}: {ind}{names} [{cat}, {src}]",
                 networks=ctx.networks,
-                actors=[orig],
-                targets=[resp],
+                actors=sorted(ep.actors),
+                targets=sorted(ep.targets),
                 start=ep.start,
                 end=ep.end,
                 window_key=int(ep.first_window * self.rule.window),
@@ -174,6 +299,7 @@ class IntelDetector(Detector):
                     "indicator": ind,
                     "category": cat,
                     "source": src,
+                    "matched": matched[:_EVIDENCE],
                 },
             )
             if alert.direction in self.rule.directions:
