@@ -2,10 +2,11 @@
 flows a late-reported answer may still explain. Both bounded, both in event time.
 
 :class:`ResolutionMap` keeps (device, address) -> listed name for as long as the answer's TTL
-(clamped to ``[min_ttl, max_ttl]``), at most ``cap`` entries: expired ones go first, then the
-oldest. :class:`RecentFlows` keeps the last ``lateness`` seconds of connection flows (at most
-``max_rows``): a DNS flow is reported when it ends (a UDP flow 60 s after its last packet), so
-a short connection to the answered address is often reported before the answer itself.
+(clamped to ``[min_ttl, max_ttl]``), at most ``cap`` entries: expired ones go as the event
+time passes them, and when the map is full the oldest goes. :class:`RecentFlows` keeps the
+last ``lateness`` seconds of connection flows (at most ``max_rows``): a DNS flow is reported
+when it ends (a UDP flow 60 s after its last packet), so a short connection to the answered
+address is often reported before the answer itself.
 
 Example:
     >>> m = ResolutionMap(cap=2, max_ttl=3600.0, min_ttl=60.0)
@@ -118,7 +119,6 @@ class ResolutionMap:
         return self._frame
 
     def _make_room(self) -> None:
-        self.expire(self._horizon)
         while len(self._entries) >= self.cap:
             del self._entries[next(iter(self._entries))]
 
