@@ -107,8 +107,7 @@ class IntelDetector(Detector):
             if h is not None and h.height
         ]
         if self._recent.max_rows:
-            slim = flows.filter(pl.col("proto").is_in(["tcp", "udp"])).select(RECENT_COLUMNS)
-            self._recent.add(slim, horizon)
+            self._recent.add(flows.select(RECENT_COLUMNS), horizon)  # shares the columns
         matched = flows.head(0)
         if hits:
             matched = pl.concat([h.select(_COLUMNS) for h in hits], how="vertical_relaxed")
@@ -182,7 +181,9 @@ class IntelDetector(Detector):
             return None, None
         proto, port = pl.col("proto"), pl.col("id.resp_p")
         dns = ((proto == "udp") & port.is_in(DNS_PORTS)) | ((proto == "tcp") & (port == 53))
-        cand = flows.filter(pl.col("resp_payload").is_not_null() & dns.fill_null(False))
+        cand = flows.select(*RECENT_COLUMNS, "proto", "resp_payload").filter(
+            pl.col("resp_payload").is_not_null() & dns.fill_null(False)
+        )
         if cand.height == 0:
             return None, None
         on = ["resp_payload", "proto"]

@@ -133,7 +133,7 @@ class IntelRule(RuleBase):
     """Longest an answer is trusted (seconds of event time), whatever its TTL says."""
     resolution_min_ttl: float = Field(default=60.0, ge=0)
     """Shortest an answer is trusted: a device connects right after it, even at TTL 0."""
-    late_answer_flows: int = Field(default=200_000, ge=0)
+    late_answer_flows: int = Field(default=100_000, ge=0)
     """Flows of the last ``lateness`` seconds kept for answers reported after them."""
 
     @model_validator(mode="after")

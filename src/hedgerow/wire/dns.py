@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import ipaddress
+import struct
 from dataclasses import dataclass
 
 from hedgerow.wire.base import MalformedPayload, printable
@@ -36,6 +37,8 @@ _MAX_NAME = 255
 
 TYPE_A, TYPE_CNAME, TYPE_PTR, TYPE_TXT, TYPE_AAAA, TYPE_SRV = 1, 5, 12, 16, 28, 33
 _ANSWER_TYPES = (TYPE_A, TYPE_CNAME, TYPE_AAAA)
+_HEADER = struct.Struct("!6H")
+_RECORD = struct.Struct("!HHIH")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,44 +79,61 @@ class DnsAnswers:
     records: tuple[DnsAnswer, ...]
 
 
-def _name(buf: bytes, pos: int) -> tuple[str, int]:
-    """Read a possibly compressed name at ``pos``; returns (name, offset after it)."""
-    labels: list[str] = []
+def _name(buf: bytes, pos: int, known: dict[int, str] | None = None) -> tuple[str, int]:
+    """Read a possibly compressed name at ``pos``; returns (name, offset after it).
+
+    ``known`` maps offsets to the names read there before (and gets this one): a pointer to
+    one ends the walk (answers point back at the question's name over and over)."""
+    parts: list[bytes] = []
+    tail: str | None = None
     total = 0
     jumps = 0
     end: int | None = None
     cursor = pos
+    size = len(buf)
     while True:
-        if cursor >= len(buf):
+        if cursor >= size:
             raise MalformedPayload("dns", "name", cursor, "runs past the end")
         length = buf[cursor]
-        if length & 0xC0 == 0xC0:
-            if cursor + 1 >= len(buf):
+        if length >= 0xC0:
+            if cursor + 1 >= size:
                 raise MalformedPayload("dns", "compression pointer", cursor, "truncated")
             target = ((length & 0x3F) << 8) | buf[cursor + 1]
             if end is None:
                 end = cursor + 2
             if target >= cursor or jumps >= _MAX_JUMPS:
                 raise MalformedPayload("dns", "compression pointer", cursor, "loops")
+            if known is not None and target in known:
+                tail = known[target]
+                total += len(tail) + 1
+                if total > _MAX_NAME:
+                    raise MalformedPayload("dns", "name", pos, "longer than 255 bytes")
+                break
             jumps += 1
             cursor = target
             continue
         if length & 0xC0:
             raise MalformedPayload("dns", "label length", cursor, f"reserved bits in {length}")
         if length == 0:
-            return ".".join(labels), end if end is not None else cursor + 1
+            break
         total += length + 1
         if total > _MAX_NAME:
             raise MalformedPayload("dns", "name", pos, "longer than 255 bytes")
-        label = buf[cursor + 1 : cursor + 1 + length]
-        if len(label) < length:
+        after = cursor + 1 + length
+        if after > size:
             raise MalformedPayload("dns", "label", cursor, "runs past the end")
-        labels.append(label.decode("utf-8", errors="replace"))
-        cursor += 1 + length
+        parts.append(buf[cursor + 1 : after])
+        cursor = after
+    name = b".".join(parts).decode("utf-8", errors="replace")
+    if tail is not None:
+        name = f"{name}.{tail}" if name else tail
+    if known is not None:
+        known[pos] = name
+    return name, end if end is not None else cursor + 1
 
 
 def _rdata(
-    buf: bytes, rtype: int, start: int, length: int
+    buf: bytes, rtype: int, start: int, length: int, known: dict[int, str] | None = None
 ) -> tuple[str | tuple[str, ...], int | None]:
     raw = buf[start : start + length]
     if rtype == TYPE_A and length == 4:
@@ -121,7 +141,7 @@ def _rdata(
     if rtype == TYPE_AAAA and length == 16:
         return str(ipaddress.IPv6Address(raw)), None
     if rtype in (TYPE_PTR, TYPE_CNAME, 2):
-        return _name(buf, start)[0], None
+        return _name(buf, start, known)[0], None
     if rtype == TYPE_SRV and length >= 7:
         return _name(buf, start + 6)[0], int.from_bytes(raw[4:6], "big")
     if rtype == TYPE_TXT:
@@ -139,33 +159,34 @@ def _header(payload: bytes) -> tuple[int, int, list[int]]:
     """(txid, flags, section counts) of a message; raises for a short or absurd header."""
     if len(payload) < 12:
         raise MalformedPayload("dns", "header", len(payload), "shorter than 12 bytes")
-    flags = int.from_bytes(payload[2:4], "big")
-    counts = [int.from_bytes(payload[i : i + 2], "big") for i in (4, 6, 8, 10)]
+    txid, flags, *counts = _HEADER.unpack_from(payload)
     if (flags >> 11) & 0xF not in (0, 1, 2, 4, 5):
         raise MalformedPayload("dns", "opcode", 2, f"{(flags >> 11) & 0xF}")
     if counts[0] > MAX_RECORDS or sum(counts[1:]) > 3 * MAX_RECORDS:
         raise MalformedPayload("dns", "record counts", 4, f"{counts}")
-    return int.from_bytes(payload[0:2], "big"), flags, counts
+    return txid, flags, counts
 
 
-def _question(payload: bytes, pos: int) -> tuple[str, int, int]:
+def _question(
+    payload: bytes, pos: int, known: dict[int, str] | None = None
+) -> tuple[str, int, int]:
     """(name, qtype, offset after the question) of the question at ``pos``."""
-    name, pos = _name(payload, pos)
+    name, pos = _name(payload, pos, known)
     if pos + 4 > len(payload):
         raise MalformedPayload("dns", "question type", pos, "truncated")
-    return name, int.from_bytes(payload[pos : pos + 2], "big"), pos + 4
+    return name, (payload[pos] << 8) | payload[pos + 1], pos + 4
 
 
-def _record(payload: bytes, pos: int) -> tuple[str, int, int, int, int]:
+def _record(
+    payload: bytes, pos: int, known: dict[int, str] | None = None
+) -> tuple[str, int, int, int, int]:
     """(owner name, type, TTL, rdata offset, rdata length) of the record at ``pos``."""
-    name, pos = _name(payload, pos)
+    name, pos = _name(payload, pos, known)
     if pos + 10 > len(payload):
         raise MalformedPayload("dns", "record header", pos, "truncated")
-    rtype = int.from_bytes(payload[pos : pos + 2], "big")
-    ttl = int.from_bytes(payload[pos + 4 : pos + 8], "big")
+    rtype, _class, ttl, rdlength = _RECORD.unpack_from(payload, pos)
     if ttl >= 1 << 31:  # RFC 2181: a TTL with the top bit set means zero
         ttl = 0
-    rdlength = int.from_bytes(payload[pos + 8 : pos + 10], "big")
     start = pos + 10
     if start + rdlength > len(payload):
         raise MalformedPayload("dns", "rdata", start, "runs past the end")
@@ -211,17 +232,18 @@ def dns_answers(payload: bytes, *, length_prefixed: bool = False) -> DnsAnswers:
         return _NOTHING
     question: str | None = None
     records: list[DnsAnswer] = []
+    known: dict[int, str] = {}
     pos = 12
     try:
         for i in range(counts[0]):
-            name, _qtype, pos = _question(payload, pos)
+            name, _qtype, pos = _question(payload, pos, known)
             if i == 0:
                 question = name.lower()
         for _ in range(min(counts[1], MAX_RECORDS)):
-            name, rtype, ttl, start, rdlength = _record(payload, pos)
+            name, rtype, ttl, start, rdlength = _record(payload, pos, known)
             pos = start + rdlength
             if rtype in _ANSWER_TYPES:
-                value, _port = _rdata(payload, rtype, start, rdlength)
+                value, _port = _rdata(payload, rtype, start, rdlength, known)
                 if isinstance(value, str) and (rtype == TYPE_CNAME or "." in value or ":" in value):
                     records.append(DnsAnswer(name.lower(), rtype, value.lower(), ttl))
     except MalformedPayload:
