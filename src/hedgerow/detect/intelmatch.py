@@ -106,7 +106,7 @@ class IntelDetector(Detector):
             )
             if h is not None and h.height
         ]
-        if self._recent.max_rows:
+        if self._recent.max_rows and intel.has_domains:
             self._recent.add(flows.select(RECENT_COLUMNS), horizon)  # shares the columns
         matched = flows.head(0)
         if hits:
@@ -214,7 +214,7 @@ class IntelDetector(Detector):
         return new.select(
             "id.orig_h", "id.resp_h", pl.col("ts").alias("_since"),
             (pl.col("ts") + pl.Series(life, dtype=pl.Float64)).alias("_until"),
-            "_ind", "_cat", "_src", pl.format("resolved {}", pl.col("_n")).alias("_via"),
+            "_ind", "_cat", "_src", pl.format("resolved {}", pl.col("_n")).alias("_via"), "_n",
         )
 
     def _resolved_hits(
@@ -234,8 +234,8 @@ class IntelDetector(Detector):
             late = self._attribute(earlier, new)
             parts.append(late.filter(~pl.col("uid").is_in(list(self._attributed))))
         if new is not None:
-            for row in new.iter_rows():
-                self._resolved.add(*row[:7], name=str(row[7]).removeprefix("resolved "))
+            for dev, addr, since, until, ind, cat, src, _via, name in new.iter_rows():
+                self._resolved.add(dev, addr, since, until, ind, cat, src, name=name)
         self._resolved.expire(horizon)
         hits = pl.concat(parts, how="vertical_relaxed") if parts else None
         if hits is None or hits.height == 0:

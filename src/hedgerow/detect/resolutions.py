@@ -36,6 +36,7 @@ _MAP_SCHEMA = {
     "_cat": pl.String(),
     "_src": pl.String(),
     "_via": pl.String(),
+    "_n": pl.String(),
 }
 RECENT_COLUMNS = ["ts", "uid", "id.orig_h", "id.resp_h", "id.resp_p"]
 
@@ -114,7 +115,7 @@ class ResolutionMap:
         """The entries as rows to join flows with (built again only after a change)."""
         if self._frame is None:
             rows = [(d, a, r.since, r.until, r.indicator, r.category, r.source,
-                     f"resolved {r.name}") for (d, a), r in self._entries.items()]
+                     f"resolved {r.name}", r.name) for (d, a), r in self._entries.items()]
             self._frame = pl.DataFrame(rows, schema=_MAP_SCHEMA, orient="row")
         return self._frame
 
