@@ -6,6 +6,8 @@ each address among the listed addresses and networks. An address record whose ch
 listed name is a *resolution*: the device that asked was told where the listed name lives, so
 a later connection from it to that address is contact with the listed name, whatever the
 connection carries (see :class:`hedgerow.detect.resolutions.ResolutionMap`).
+:func:`batch_answers` does this for a FlowBatch: each distinct response payload among the flows
+that can carry one (UDP 53/5353/5355, TCP 53) is read once.
 
 Example:
     >>> from hedgerow.intel import IndicatorSet
@@ -23,10 +25,18 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import polars as pl
+
+from hedgerow.detect.names import DNS_PORTS
+from hedgerow.detect.resolutions import RECENT_COLUMNS
 from hedgerow.intel.indicators import Indicator, IndicatorSet
-from hedgerow.wire.dns import TYPE_CNAME, DnsAnswers
+from hedgerow.wire.dns import TYPE_CNAME, DnsAnswers, dns_answers
+
+_ON = ["resp_payload", "proto"]
+_TAGS = {"_ind": pl.String(), "_cat": pl.String(), "_src": pl.String()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,3 +102,50 @@ def _listed_on_chain(
             return None
         name = alias_of[name]
     return None
+
+
+def batch_answers(
+    flows: pl.DataFrame, intel: IndicatorSet, lifetime: Callable[[int], float]
+) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+    """The batch's DNS responses matched: (hits, resolutions), either None when empty.
+
+    Hits are the response flows (``RECENT_COLUMNS``) with ``_ind``, ``_cat``, ``_src`` and
+    ``_via``. Resolutions are rows of ``id.orig_h`` (the device that asked), ``id.resp_h`` (the
+    address it was given), ``_since``/``_until`` (the flow's start, plus ``lifetime(ttl)``),
+    the indicator's ``_ind``, ``_cat``, ``_src``, ``_via`` and the listed name ``_n``, in
+    event-time order.
+    """
+    proto, port = pl.col("proto"), pl.col("id.resp_p")
+    dns = ((proto == "udp") & port.is_in(DNS_PORTS)) | ((proto == "tcp") & (port == 53))
+    cand = flows.select(*RECENT_COLUMNS, *_ON).filter(
+        pl.col("resp_payload").is_not_null() & dns.fill_null(False)
+    )
+    if cand.height == 0:
+        return None, None
+    hits, resolved = [], []
+    for payload, proto_name in cand.select(_ON).unique().iter_rows():
+        found = match_answers(dns_answers(payload, length_prefixed=proto_name == "tcp"), intel)
+        for ind, via in found.hits:
+            hits.append((payload, proto_name, ind.value, ind.category, ind.source, via))
+        for r in found.resolutions:
+            ind = r.indicator
+            resolved.append((payload, proto_name, ind.value, ind.category, ind.source,
+                             r.address, r.ttl, r.name))
+    schema = cand.select(_ON).schema
+    hit_rows = None
+    if hits:
+        lut = pl.DataFrame(hits, orient="row", schema={**schema, **_TAGS, "_via": pl.String()})
+        hit_rows = cand.join(lut, on=_ON, how="inner").drop(_ON)
+    if not resolved:
+        return hit_rows, None
+    lut = pl.DataFrame(resolved, orient="row", schema={
+        **schema, **_TAGS, "_a": pl.String(), "_ttl": pl.Int64(), "_n": pl.String()})
+    new = (cand.select("ts", "uid", "id.orig_h", *_ON).join(lut, on=_ON, how="inner")
+           .filter(pl.col("ts").is_not_null() & pl.col("id.orig_h").is_not_null())
+           .sort("ts", "uid", "_a"))
+    life = pl.Series([lifetime(t) for t in new["_ttl"].to_list()], dtype=pl.Float64)
+    return hit_rows, new.select(
+        "id.orig_h", pl.col("_a").alias("id.resp_h"), pl.col("ts").alias("_since"),
+        (pl.col("ts") + life).alias("_until"), *_TAGS,
+        pl.format("resolved {}", pl.col("_n")).alias("_via"), "_n",
+    )

@@ -36,15 +36,14 @@ import polars as pl
 
 from hedgerow.detect.alerting import make_alert
 from hedgerow.detect.base import DetectContext, Detector, register
-from hedgerow.detect.dnsanswers import match_answers
+from hedgerow.detect.dnsanswers import batch_answers
 from hedgerow.detect.names import DNS_PORTS, name_from_payload
-from hedgerow.detect.resolutions import RECENT_COLUMNS, RecentFlows, ResolutionMap
+from hedgerow.detect.resolutions import RECENT_COLUMNS, Attribution
 from hedgerow.detect.ruleschema import IntelRule
 from hedgerow.detect.windows import Episode, WindowAggregator
 from hedgerow.flows.schema import FlowBatch
 from hedgerow.intel.indicators import IndicatorSet
 from hedgerow.model import Alert, AlertKind, Severity
-from hedgerow.wire.dns import dns_answers
 
 _KIND = {
     "c2": AlertKind.C2,
@@ -80,12 +79,10 @@ class IntelDetector(Detector):
             quiet=rule.blackhole,
         )
         self._watermark = -math.inf
-        self._resolved = ResolutionMap(
+        self._attribution = Attribution(
             cap=rule.resolution_cap, max_ttl=rule.resolution_max_ttl,
-            min_ttl=rule.resolution_min_ttl,
+            min_ttl=rule.resolution_min_ttl, late_flows=rule.late_answer_flows,
         )
-        self._recent = RecentFlows(max_rows=rule.late_answer_flows if rule.resolution_cap else 0)
-        self._attributed: dict[str, None] = {}
 
     def process(self, flows: FlowBatch, ctx: DetectContext) -> list[Alert]:
         intel = ctx.indicators
@@ -95,19 +92,25 @@ class IntelDetector(Detector):
         if top is not None:
             self._watermark = max(self._watermark, float(top))  # type: ignore[arg-type]
         horizon = self._watermark - ctx.lateness
-        answer_hits, resolutions = self._answer_hits(flows, intel)
+        answer_hits, resolutions = None, None
+        if self.rule.match_dns_answers:
+            answer_hits, resolutions = batch_answers(
+                flows, intel, self._attribution.resolved.lifetime
+            )
+        resolved = None
+        if intel.has_domains and self.rule.match_dns_answers:
+            # a selection of columns: shares them with the batch, no copy
+            resolved = self._attribution.hits(flows.select(RECENT_COLUMNS), resolutions, horizon)
         hits = [
             h
             for h in (
                 self._address_hits(flows, intel),
                 self._name_hits(flows, intel),
-                answer_hits,
-                self._resolved_hits(flows, resolutions, horizon),
+                None if answer_hits is None else _device_is_origin(answer_hits),
+                None if resolved is None else _device_is_origin(resolved),
             )
             if h is not None and h.height
         ]
-        if self._recent.max_rows and intel.has_domains:
-            self._recent.add(flows.select(RECENT_COLUMNS), horizon)  # shares the columns
         matched = flows.head(0)
         if hits:
             matched = pl.concat([h.select(_COLUMNS) for h in hits], how="vertical_relaxed")
@@ -172,90 +175,6 @@ class IntelDetector(Detector):
                              f"{how} {name}"))
         return self._joined(cand, on, rows)
 
-    def _answer_hits(
-        self, flows: FlowBatch, intel: IndicatorSet
-    ) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
-        """Listed names/addresses in DNS responses, and the addresses given for listed names
-        (see :meth:`_resolutions`)."""
-        if not self.rule.match_dns_answers:
-            return None, None
-        proto, port = pl.col("proto"), pl.col("id.resp_p")
-        dns = ((proto == "udp") & port.is_in(DNS_PORTS)) | ((proto == "tcp") & (port == 53))
-        cand = flows.select(*RECENT_COLUMNS, "proto", "resp_payload").filter(
-            pl.col("resp_payload").is_not_null() & dns.fill_null(False)
-        )
-        if cand.height == 0:
-            return None, None
-        on = ["resp_payload", "proto"]
-        rows, resolved = [], []
-        for payload, proto_name in cand.select(on).unique().iter_rows():
-            found = match_answers(dns_answers(payload, length_prefixed=proto_name == "tcp"), intel)
-            for ind, via in found.hits:
-                rows.append((payload, proto_name, ind.value, ind.category, ind.source, via))
-            for r in found.resolutions:
-                ind = r.indicator
-                resolved.append((payload, proto_name, r.address, r.ttl, r.name, ind.value,
-                                 ind.category, ind.source))
-        new = self._resolutions(cand, on, resolved) if resolved and self._resolved.cap else None
-        return self._joined(cand, on, rows), new
-
-    def _resolutions(
-        self, cand: pl.DataFrame, on: list[str], resolved: Sequence[tuple[object, ...]]
-    ) -> pl.DataFrame:
-        """This batch's answers to listed names, one row per (DNS flow, address), event-time
-        ordered: device, address, validity interval, indicator, how."""
-        lut = pl.DataFrame(resolved, orient="row", schema={
-            **cand.select(on).schema, "id.resp_h": pl.String(), "_ttl": pl.Int64(),
-            "_n": pl.String(), "_ind": pl.String(), "_cat": pl.String(), "_src": pl.String()})
-        new = (cand.select("ts", "uid", "id.orig_h", *on).join(lut, on=on, how="inner")
-               .filter(pl.col("ts").is_not_null() & pl.col("id.orig_h").is_not_null())
-               .sort("ts", "uid", "id.resp_h"))
-        life = [self._resolved.lifetime(t) for t in new["_ttl"].to_list()]
-        return new.select(
-            "id.orig_h", "id.resp_h", pl.col("ts").alias("_since"),
-            (pl.col("ts") + pl.Series(life, dtype=pl.Float64)).alias("_until"),
-            "_ind", "_cat", "_src", pl.format("resolved {}", pl.col("_n")).alias("_via"), "_n",
-        )
-
-    def _resolved_hits(
-        self, flows: FlowBatch, new: pl.DataFrame | None, horizon: float
-    ) -> pl.DataFrame | None:
-        """Flows to addresses their device resolved a listed name to: this batch's flows (by
-        the answers before it and in it), and earlier batches' flows that this batch's answers,
-        reported after them, explain. Then this batch's answers are remembered."""
-        parts = []
-        known = self._resolved.frame() if len(self._resolved) else None
-        lookup = [f for f in (known, new) if f is not None]
-        if lookup:
-            table = pl.concat(lookup) if len(lookup) > 1 else lookup[0]
-            parts.append(self._attribute(flows.select(RECENT_COLUMNS), table))
-        earlier = self._recent.frame() if new is not None else None
-        if earlier is not None and new is not None:
-            late = self._attribute(earlier, new)
-            parts.append(late.filter(~pl.col("uid").is_in(list(self._attributed))))
-        if new is not None:
-            for dev, addr, since, until, ind, cat, src, _via, name in new.iter_rows():
-                self._resolved.add(dev, addr, since, until, ind, cat, src, name=name)
-        self._resolved.expire(horizon)
-        hits = pl.concat(parts, how="vertical_relaxed") if parts else None
-        if hits is None or hits.height == 0:
-            return None
-        for uid in hits["uid"].to_list():
-            self._attributed[uid] = None
-        while len(self._attributed) > max(self.rule.late_answer_flows, 1):
-            del self._attributed[next(iter(self._attributed))]
-        return hits
-
-    @staticmethod
-    def _attribute(flows: pl.DataFrame, resolved: pl.DataFrame) -> pl.DataFrame:
-        ts = pl.col("ts")
-        return (
-            flows.join(resolved, on=["id.orig_h", "id.resp_h"], how="inner")
-            .filter((ts >= pl.col("_since")) & (ts <= pl.col("_until")))
-            .with_columns(pl.col("id.orig_h").alias("_dev"), pl.lit(True).alias("_out"))
-            .select(_COLUMNS)
-        )
-
     @staticmethod
     def _joined(
         cand: pl.DataFrame, on: list[str], rows: Sequence[tuple[object, ...]]
@@ -265,8 +184,7 @@ class IntelDetector(Detector):
         schema = {**cand.select(on).schema, "_ind": pl.String(), "_cat": pl.String(),
                   "_src": pl.String(), "_via": pl.String()}
         lut = pl.DataFrame(rows, schema=schema, orient="row")
-        return cand.join(lut, on=on, how="inner").with_columns(
-            pl.col("id.orig_h").alias("_dev"), pl.lit(True).alias("_out"))
+        return _device_is_origin(cand.join(lut, on=on, how="inner"))
 
     def _alerts(self, episodes: list[Episode], ctx: DetectContext) -> list[Alert]:
         out = []
@@ -306,3 +224,8 @@ class IntelDetector(Detector):
             if alert.direction in self.rule.directions:
                 out.append(alert)
         return out
+
+
+def _device_is_origin(hits: pl.DataFrame) -> pl.DataFrame:
+    """Hits whose device is the flow's originator (names asked for, resolved addresses)."""
+    return hits.with_columns(pl.col("id.orig_h").alias("_dev"), pl.lit(True).alias("_out"))

@@ -1,12 +1,13 @@
-"""Resolution attribution state: which listed name a device resolved an address from, and the
-flows a late-reported answer may still explain. Both bounded, both in event time.
+"""Resolution attribution: which listed name a device resolved an address from, applied to the
+device's flows to that address, and to the flows an answer reported late may still explain.
+Bounded, in event time, deterministic.
 
 :class:`ResolutionMap` keeps (device, address) -> listed name for as long as the answer's TTL
 (clamped to ``[min_ttl, max_ttl]``), at most ``cap`` entries: expired ones go as the event
 time passes them, and when the map is full the oldest goes. :class:`RecentFlows` keeps the
 last ``lateness`` seconds of connection flows (at most ``max_rows``): a DNS flow is reported
 when it ends (a UDP flow 60 s after its last packet), so a short connection to the answered
-address is often reported before the answer itself.
+address is often reported before the answer itself. :class:`Attribution` puts them together.
 
 Example:
     >>> m = ResolutionMap(cap=2, max_ttl=3600.0, min_ttl=60.0)
@@ -153,3 +154,59 @@ class RecentFlows:
         if not self._frames:
             return None
         return pl.concat([f for _, f in self._frames], how="vertical_relaxed")
+
+
+class Attribution:
+    """Flows attributed to the listed names their device resolved the peer's address from.
+
+    ``new`` answers (rows of ``device, address, _since, _until, _ind, _cat, _src, _via, _n``,
+    event-time ordered) explain the batch's flows together with the answers remembered before;
+    they also explain the recent flows reported before them. A flow is attributed once.
+    """
+
+    def __init__(self, *, cap: int, max_ttl: float, min_ttl: float, late_flows: int) -> None:
+        self.resolved = ResolutionMap(cap=cap, max_ttl=max_ttl, min_ttl=min_ttl)
+        self.recent = RecentFlows(max_rows=late_flows if cap else 0)
+        self._done: dict[str, None] = {}
+        self._done_max = max(late_flows, 1)
+
+    def hits(
+        self, flows: pl.DataFrame, new: pl.DataFrame | None, horizon: float
+    ) -> pl.DataFrame | None:
+        """Attributed rows of ``flows`` (``RECENT_COLUMNS``) and of the recent flows, with the
+        answer's ``_ind``, ``_cat``, ``_src``, ``_via``; then ``new`` is remembered, the state
+        expired at ``horizon`` (the earliest start a flow still to come may have), and
+        ``flows`` kept for answers reported after them."""
+        if self.resolved.cap == 0:
+            return None
+        parts = []
+        known = self.resolved.frame() if len(self.resolved) else None
+        lookup = [f for f in (known, new) if f is not None]
+        if lookup:
+            parts.append(_attribute(flows, pl.concat(lookup) if len(lookup) > 1 else lookup[0]))
+        earlier = self.recent.frame() if new is not None else None
+        if earlier is not None and new is not None:
+            late = _attribute(earlier, new)
+            parts.append(late.filter(~pl.col("uid").is_in(list(self._done))))
+        if new is not None:
+            for dev, addr, since, until, ind, cat, src, _via, name in new.iter_rows():
+                self.resolved.add(dev, addr, since, until, ind, cat, src, name=name)
+        self.resolved.expire(horizon)
+        self.recent.add(flows, horizon)
+        hits = pl.concat(parts, how="vertical_relaxed") if parts else None
+        if hits is None or hits.height == 0:
+            return None
+        for uid in hits["uid"].to_list():
+            self._done[uid] = None
+        while len(self._done) > self._done_max:
+            del self._done[next(iter(self._done))]
+        return hits
+
+
+def _attribute(flows: pl.DataFrame, resolved: pl.DataFrame) -> pl.DataFrame:
+    ts = pl.col("ts")
+    return (
+        flows.join(resolved, on=["id.orig_h", "id.resp_h"], how="inner")
+        .filter((ts >= pl.col("_since")) & (ts <= pl.col("_until")))
+        .select(*RECENT_COLUMNS, "_ind", "_cat", "_src", "_via")
+    )
