@@ -110,4 +110,8 @@ def test_listed_domain_matches_tls_sni_in_a_real_capture(tmp_path: Path, corpus:
     hits = [a for a in engine.finish() if a.detector == "intel.match"]
     assert hits and all(a.kind.value == "c2" for a in hits)
     assert {a.direction for a in hits} <= {"outbound", "internal"}  # DNS via the local resolver
-    assert any("(www.amazon.com)" in str(a.evidence["indicator"]) for a in hits)
+    assert len(hits) == 1  # one alert per device and indicator, however many names and peers
+    assert hits[0].evidence["indicator"] == "amazon.com"
+    assert {"tls-sni api.amazon.com", "dns-query www.amazon.com"} <= set(
+        hits[0].evidence["matched"]
+    )

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 
+DNS_PORTS = (53, 5353, 5355)
+"""UDP ports of DNS, mDNS and LLMNR."""
 _HOST = re.compile(rb"\r\nHost:\s*([A-Za-z0-9.-]+)", re.IGNORECASE)
 
 
@@ -24,7 +26,7 @@ def name_from_payload(
     """The server name a client asked for, if its first bytes carry one."""
     if not payload:
         return None
-    if proto == "udp" and resp_port in (53, 5353, 5355):
+    if proto == "udp" and resp_port in DNS_PORTS:
         return _dns_qname(payload)
     if payload[:1] == b"\x16" and payload[1:2] == b"\x03":
         return _tls_sni(payload)

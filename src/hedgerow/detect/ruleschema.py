@@ -125,6 +125,22 @@ class IntelRule(RuleBase):
     window: float = Field(default=3600.0, gt=0)
     blackhole: float = Field(default=3600.0, ge=0)
     match_payload_names: bool = True
+    match_dns_answers: bool = True
+    """Match the names and addresses DNS responses give, and attribute later flows to them."""
+    resolution_cap: int = Field(default=4096, ge=0)
+    """(device, address) pairs remembered from answers to listed names (0: no attribution)."""
+    resolution_max_ttl: float = Field(default=3600.0, gt=0)
+    """Longest an answer is trusted (seconds of event time), whatever its TTL says."""
+    resolution_min_ttl: float = Field(default=60.0, ge=0)
+    """Shortest an answer is trusted: a device connects right after it, even at TTL 0."""
+    late_answer_flows: int = Field(default=100_000, ge=0)
+    """Flows of the last ``lateness`` seconds kept for answers reported after them."""
+
+    @model_validator(mode="after")
+    def _check(self) -> IntelRule:
+        if self.resolution_min_ttl > self.resolution_max_ttl:
+            raise ValueError("`resolution_min_ttl` must not exceed `resolution_max_ttl`")
+        return self
 
 
 Rule = Annotated[ThresholdRule | BeaconRule | P2PRule | IntelRule, Field(discriminator="type")]

@@ -12,17 +12,18 @@ Example:
     'Linux UPnP/1.0 IpBridge/1.13'
 """
 
-from hedgerow.inventory.parsers.base import MalformedPayload
 from hedgerow.inventory.parsers.dhcp import DhcpInfo, parse_dhcp
-from hedgerow.inventory.parsers.dns import DnsMessage, DnsRecord, mdns_hints, parse_dns
 from hedgerow.inventory.parsers.http import (
     HttpRequest,
     HttpResponse,
     parse_http_request,
     parse_http_response,
 )
+from hedgerow.inventory.parsers.mdns import mdns_hints
 from hedgerow.inventory.parsers.ssdp import SsdpMessage, parse_ssdp
 from hedgerow.inventory.parsers.tls import TlsHello, parse_tls_hello
+from hedgerow.wire.base import MalformedPayload
+from hedgerow.wire.dns import DnsMessage, DnsRecord, parse_dns
 
 __all__ = [
     "DhcpInfo",

@@ -21,7 +21,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from hedgerow.inventory.parsers.base import MalformedPayload, printable
+from hedgerow.wire.base import MalformedPayload, printable
 
 _FIXED = 236
 _COOKIE = b"\x63\x82\x53\x63"

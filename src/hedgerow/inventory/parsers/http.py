@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from hedgerow.inventory.parsers.base import MAX_TEXT, MalformedPayload, printable
+from hedgerow.wire.base import MAX_TEXT, MalformedPayload, printable
 
 METHODS = (b"GET", b"POST", b"PUT", b"HEAD", b"DELETE", b"OPTIONS", b"PATCH", b"SUBSCRIBE",
            b"NOTIFY", b"CONNECT")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hedgerow.inventory.parsers.base import MAX_TEXT, MalformedPayload, printable
+from hedgerow.wire.base import MAX_TEXT, MalformedPayload, printable
 
 MAX_HEADERS = 48
 _MAX_BYTES = 8192
