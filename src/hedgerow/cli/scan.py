@@ -61,8 +61,15 @@ def run_scan(
     intel_files: tuple[Path, ...] = (),
     progress: Progress | None = None,
     household: bool = False,
+    continuous: bool = False,
 ) -> ScanResult:
     """Scan the inputs; each file gets fresh detector state (captures are independent).
+
+    With ``continuous`` the files are consecutive pieces of one stream (rotated Zeek logs,
+    ``tcpdump -G`` captures), in the order given: the detectors' windows and episodes carry
+    from one file to the next, so a scan that crosses a rotation is one alert and counts all
+    its flows. (The flow meter still starts afresh per capture, as Zeek does per file: a
+    connection open across a rotation is two flows.)
 
     With ``household`` the device inventory is built from the same read (the packets the flow
     meter sees) and attached for the report's devices/findings/risk sections.
@@ -77,9 +84,11 @@ def run_scan(
     rules = 0
     task = progress.add_task("scanning", total=sum(_size(f) for f in files)) if progress else None
     template = DetectionEngine.from_rule_dirs(rule_dirs, networks=networks, intel_files=intel_files)
+    engine = template.fresh()
+    rules = len(engine.detectors)
     for file in files:
-        engine = template.fresh()
-        rules = len(engine.detectors)
+        if not continuous:
+            engine = template.fresh()
         outcome = FileRead(file)
         if progress is not None and task is not None:
             progress.update(task, description=file.name)
@@ -90,13 +99,16 @@ def run_scan(
             tally.update(batch)
             if progress is not None and task is not None:
                 progress.update(task, description=f"{file.name}: {outcome.flows:,} flows")
-        alerts.extend(engine.finish())
+        if not continuous:
+            alerts.extend(engine.finish())
         if collector is not None and outcome.status != "error" and outcome.kind is not None:
             collector.end_input(str(file), outcome.kind, outcome.reader_warnings)
         if progress is not None and task is not None:
             progress.advance(task, _size(file))
         message = outcome.error or "; ".join(outcome.warnings[:3])
         outcomes.append(InputOutcome(str(file), outcome.status, outcome.flows, message))
+    if continuous:
+        alerts.extend(engine.finish())
     alerts.sort(key=lambda a: (a.start, a.dedup_key))
     result = ScanResult(
         inputs=outcomes,
@@ -147,17 +159,19 @@ def _scan_with_progress(
     rule_dirs: tuple[Path, ...],
     intel_files: tuple[Path, ...],
     console: Console | None,
+    continuous: bool = False,
 ) -> ScanResult:
     """:func:`run_scan` with the household sections, and a progress bar on ``console``."""
     if console is None:
         return run_scan(paths, home_nets=home_nets, rule_dirs=rule_dirs,
-                        intel_files=intel_files, household=True)
+                        intel_files=intel_files, household=True, continuous=continuous)
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         return run_scan(paths, home_nets=home_nets, rule_dirs=rule_dirs,
-                        intel_files=intel_files, progress=progress, household=True)
+                        intel_files=intel_files, progress=progress, household=True,
+                        continuous=continuous)
 
 
 def exit_code(result: ScanResult) -> int:
@@ -197,6 +211,9 @@ def exit_code(result: ScanResult) -> int:
     type=click.Path(path_type=Path),
     help="Indicator list: plain text, CSV or STIX 2.1 JSON (repeatable).",
 )
+@click.option("--continuous", is_flag=True,
+              help="The inputs are consecutive pieces of one stream (rotated conn.logs or "
+                   "captures), in the order given: detection carries across them.")
 @click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout instead.")
 @click.option("--html", "html_path", type=click.Path(path_type=Path),
               help="Also write the household report as one HTML file.")
@@ -221,6 +238,7 @@ def scan(
     home_nets: tuple[str, ...],
     rule_dirs: tuple[Path, ...],
     intel_files: tuple[Path, ...],
+    continuous: bool,
     as_json: bool,
     html_path: Path | None,
     probe: bool,
@@ -254,7 +272,7 @@ def scan(
 
             anomalies = ScanAnomalies.load(baseline_path, home_nets)
         result = _scan_with_progress(present, home_nets, rule_dirs, intel_files,
-                                     err if show else None)
+                                     err if show else None, continuous)
         if anomalies is not None:
             anomalies.add_alerts(result, present)
     except (RuleError, IntelError, ValueError) as exc:
