@@ -204,7 +204,7 @@ class WindowAggregator:
         aggs = [
             pl.col("ts").min().alias("t0"),
             pl.col("ts").max().alias("t1"),
-            pl.col("uid").drop_nulls().bottom_k(UID_SAMPLE).sort().alias("uids"),
+            pl.col("uid").drop_nulls().sort().head(UID_SAMPLE).alias("uids"),
             pl.col("_t").drop_nulls().unique().sort().head(SAMPLE).alias("targets"),
             pl.col("_p").drop_nulls().unique().sort().head(SAMPLE).alias("ports"),
         ]
@@ -215,7 +215,7 @@ class WindowAggregator:
             aggs.append(pl.col("_a").drop_nulls().unique().sort().head(SAMPLE).alias("actors"))
         if self.distinct:
             aggs.append(
-                pl.col("_d").drop_nulls().unique().bottom_k(DISTINCT_CAP).sort().alias("dvals")
+                pl.col("_d").drop_nulls().unique().sort().head(DISTINCT_CAP).alias("dvals")
             )
         else:
             aggs.append(pl.lit([], dtype=pl.List(pl.String)).alias("dvals"))
