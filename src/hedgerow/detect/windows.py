@@ -182,10 +182,8 @@ class WindowAggregator:
             flows = flows.filter(pl.col("ts").is_not_null())
         frame = flows.select(cols)
         if frame.height:
-            span = frame.select(
-                pl.col("_w").min().alias("lo"), pl.col("_w").max().alias("hi"), pl.col("ts").min()
-            ).row(0)
-            self._pending.append((int(span[0]), int(span[1]), float(span[2]), frame))
+            lo, hi, t0 = frame["_w"].min(), frame["_w"].max(), frame["ts"].min()
+            self._pending.append((int(lo), int(hi), float(t0), frame))  # type: ignore[arg-type]
 
     def _take_closed(self, closed_through: int) -> list[pl.DataFrame]:
         """Remove and return the buffered rows of windows up to ``closed_through``."""
@@ -305,7 +303,7 @@ class WindowAggregator:
             need = max(need, self.capacity)
         buckets = 1 << min(22, max(10, (4 * rows.height).bit_length()))
         low = np.uint64(buckets - 1)
-        slot = (rows.select(self.keys).hash_rows().to_numpy() & low).astype(np.intp)
+        slot = (rows[self.keys].hash_rows().to_numpy() & low).astype(np.intp)
         keep = np.bincount(slot, minlength=buckets) >= need
         values = rows["_s"].to_numpy()
         if self.sum_col and values.min() >= 0:
