@@ -206,8 +206,10 @@ class WindowAggregator:
     def _window_stats(self, rows: pl.DataFrame) -> pl.DataFrame:
         """Per (key, window), in one pass over the rows: the flow count ``n``, sum ``s`` and
         distinct count ``nd`` (what the hot test reads) with the evidence (first and last
-        start, samples of uids, targets, ports, actors and the distinct values)."""
+        start, samples of uids, targets, ports, actors and the distinct values). An actor
+        or target among the key columns has no sample (the key names it)."""
         distinct = pl.col("_d").drop_nulls()
+        nothing = pl.lit([], dtype=pl.List(pl.String))
         aggs = [
             pl.len().cast(pl.Int64).alias("n"),
             pl.col("_s").sum().alias("s"),
@@ -215,18 +217,23 @@ class WindowAggregator:
             pl.col("ts").min().alias("t0"),
             pl.col("ts").max().alias("t1"),
             pl.col("uid").drop_nulls().sort().head(UID_SAMPLE).alias("uids"),
-            pl.col("_t").drop_nulls().unique().sort().head(SAMPLE).alias("targets"),
             pl.col("_p").drop_nulls().unique().sort().head(SAMPLE).alias("ports"),
+            nothing.alias("targets")
+            if self.target in self.keys
+            else pl.col("_t").drop_nulls().unique().sort().head(SAMPLE).alias("targets"),
         ]
         # the actors' sample is the distinct values' first ones when both are the same text
         # column (sources counted by a reflection or inbound-scan rule): not sorted twice
         same = self.distinct == self.actor and rows.schema["_a"] == pl.String()
-        if not same:
+        if self.actor in self.keys:
+            same = False
+            aggs.append(nothing.alias("actors"))
+        elif not same:
             aggs.append(pl.col("_a").drop_nulls().unique().sort().head(SAMPLE).alias("actors"))
         if self.distinct:
             aggs.append(distinct.unique().sort().head(DISTINCT_CAP).alias("dvals"))
         else:
-            aggs.append(pl.lit([], dtype=pl.List(pl.String)).alias("dvals"))
+            aggs.append(nothing.alias("dvals"))
         stats = rows.group_by(self._kw).agg(aggs)
         if same:
             stats = stats.with_columns(pl.col("dvals").list.head(SAMPLE).alias("actors"))
