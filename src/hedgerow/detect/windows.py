@@ -95,9 +95,11 @@ class WindowAggregator:
 
     State is the batch rows of windows still open (each buffered batch whole, with the range
     of windows it spans, split only at the closing boundary) plus the rows of the last closed
-    window (for the two-window measure). When windows close, one count (or sum) per key prunes
-    every key whose flow count (or sum) cannot reach the capacity; the distinct counts and
-    evidence are computed for the few remaining keys only.
+    window (for the two-window measure). When windows close, a count (and sum) over hash
+    buckets of the keys drops the rows of keys that certainly cannot be hot; one group-by
+    over the rest gives each (key, window) its counts, distinct count and evidence; the hot
+    test pairs each window with the one before, and the evidence of hot keys and keys with an
+    episode open is folded into their episodes.
     """
 
     def __init__(
