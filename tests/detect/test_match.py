@@ -8,7 +8,13 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
-from hedgerow.detect.match import Condition, compile_filter, content_filter, required_content
+from hedgerow.detect.match import (
+    Condition,
+    compile_filter,
+    content_filter,
+    literal_prefixes,
+    required_content,
+)
 from hedgerow.detect.ruleload import builtin_rules_dir, load_rules
 from hedgerow.detect.ruleschema import ThresholdRule
 from hedgerow.flows.schema import FLOW_SCHEMA
@@ -119,3 +125,33 @@ def test_content_prefilter_keeps_every_match_of_the_builtin_rules() -> None:
         assert narrowed.equals(whole), rule.id
         checked += whole.height
     assert checked > 0
+
+
+def test_prefix_regexes_match_as_the_regex_engine_does() -> None:
+    """The builtin rules' anchored history regexes, tested as prefixes, select the same flows
+    of a real flood capture and a real scan log as the regex itself; other regexes stay
+    regexes."""
+    paths = [
+        builtin_rules_dir() / "dos/cases/stopddos-synack-reflection/synack-first2500.pcap",
+        builtin_rules_dir() / "scan/cases/slips-vertical/conn.log",
+        builtin_rules_dir() / "bruteforce/cases/zeek-sshguess/sshguess.pcap",
+    ]
+    flows = pl.concat([b for p in paths for b in iter_flows([p])], how="vertical_relaxed")
+    history = flows["history"]
+    patterns = {
+        c.regex
+        for rule in load_rules([builtin_rules_dir()])
+        for c in getattr(rule, "filter", [])
+        if c.regex is not None
+    }
+    assert patterns and all(literal_prefixes(p) is not None for p in patterns)
+    hits = 0
+    for pattern in [*sorted(patterns), "^", "^S[Aa]", "^\\^d"]:
+        cond = Condition.model_validate({"field": "history", "regex": pattern})
+        prefixed = flows.select(compile_filter([cond]).alias("m"))["m"]
+        engine = history.str.contains(pattern).fill_null(False)
+        assert prefixed.equals(engine.alias("m")), pattern
+        hits += 0 < prefixed.sum() < flows.height
+    assert hits >= 4
+    for other in ["S", "^S.", "^[a-z]", "^[^S]", "^(S|A)", "^\\d", "^a{2}", "^[]"]:
+        assert literal_prefixes(other) is None, other

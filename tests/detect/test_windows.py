@@ -7,6 +7,8 @@ import polars as pl
 from hedgerow.detect.base import DetectContext
 from hedgerow.detect.engine import DetectionEngine
 from hedgerow.detect.ruleload import builtin_rules_dir, load_rules
+from hedgerow.detect.ruleschema import ThresholdRule
+from hedgerow.detect.threshold import ThresholdDetector
 from hedgerow.flows.schema import conform
 from hedgerow.flows.source import iter_flows
 
@@ -68,3 +70,24 @@ def test_below_threshold_is_silent() -> None:
     engine = _engine()
     engine.process(_probes(0.0, range(1, 10)))
     assert engine.finish() == []
+
+
+def test_an_open_episode_keeps_its_rows_among_a_flood_of_rare_sources() -> None:
+    """The hash sketch drops rows of sources that cannot reach the capacity, but never those
+    of a source whose episode is open: a scan that slows down (within the rule's blackhole)
+    keeps adding its flows while 5,000 spoofed one-probe sources are dropped."""
+    rule = ThresholdRule.model_validate({"id": "demo.scan", "type": "threshold", "kind": "scan",
+        "severity": "high", "meaning": "telnet scanning", "groupby": ["id.orig_h"],
+        "actor": "id.orig_h", "target": "id.resp_h", "distinct": "id.resp_h", "capacity": 10,
+        "window": 300, "blackhole": 900, "filter": [{"field": "id.resp_p", "eq": 23}]})
+    ctx = DetectContext(lateness=0.0)
+    det = ThresholdDetector(rule)
+    assert det.process(_probes(0.0, range(1, 13)), ctx) == []
+    spoofed = _probes(600.0, range(5000), gap=0.01).with_columns(
+        pl.format("203.0.{}.{}", pl.int_range(5000) // 250, pl.int_range(5000) % 250)
+        .alias("id.orig_h")
+    )
+    assert det.process(pl.concat([spoofed, _probes(640.0, range(13, 14))]), ctx) == []
+    alerts = det.process(_probes(2000.0, range(20, 21)), ctx) + det.finish(ctx)
+    assert len(alerts) == 1
+    assert alerts[0].evidence["flows"] == 13 and alerts[0].evidence["distinct"]["count"] == 13

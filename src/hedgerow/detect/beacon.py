@@ -63,9 +63,11 @@ class BeaconDetector(Detector):
             self._watermark = max(self._watermark, float(top))  # type: ignore[arg-type]
         part = (
             with_locality(flows, ctx.networks)
+            .lazy()
             .filter(self._filter & pl.col("ts").is_not_null())
             .group_by(_KEYS)
             .agg(pl.col("ts"), pl.col("uid"))
+            .collect()
         )
         if part.height:
             both = part if self._state is None else pl.concat([self._state, part])

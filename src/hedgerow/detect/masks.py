@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from hedgerow.detect.match import Condition, compile_filter, content_filter
@@ -39,6 +40,9 @@ class FilterPlan:
     key: str
     parts: tuple[FilterPlan, ...] = ()
     expr: pl.Expr | None = None
+    payload: str | None = None
+    """The binary column a payload test reads (tested once per distinct value, see
+    :meth:`BatchMasks.prefetch`)."""
 
     @classmethod
     def of(
@@ -75,7 +79,8 @@ class FilterPlan:
             if group is not None:
                 return cls._group(op, [cls._node(c, binary) for c in group])
         key = cond.model_dump_json(exclude_none=True, by_alias=True)
-        return cls("leaf", f"leaf:{key}", expr=compile_filter([cond], binary))
+        payload = cond.field if cond.field in binary else None
+        return cls("leaf", f"leaf:{key}", expr=compile_filter([cond], binary), payload=payload)
 
     @classmethod
     def _group(cls, op: str, parts: list[FilterPlan]) -> FilterPlan:
@@ -89,8 +94,10 @@ class FilterPlan:
 class BatchMasks:
     """Boolean masks of filter nodes over one frame, each node evaluated at most once."""
 
-    def __init__(self, frame: pl.DataFrame) -> None:
+    def __init__(self, frame: pl.DataFrame, *, per_payload: bool = False) -> None:
         self.frame = frame
+        self.per_payload = per_payload
+        """Payload tests once per distinct payload (in a subset of rows that carry one)."""
         self._done: dict[str, pl.Series] = {}
         self._subsets: dict[tuple[str, ...], tuple[pl.Series, BatchMasks]] = {}
         self._newest: list[float | None] = []
@@ -125,7 +132,10 @@ class BatchMasks:
     def prefetch(self, plans: Iterable[tuple[FilterPlan | None, FilterPlan]]) -> None:
         """Evaluate the conditions of many filters in one pass over the frame (one ``select``
         instead of one per condition). Each pair is a rule's content filter (``None``: all
-        rows) and its filter, whose conditions are then evaluated in that subset."""
+        rows) and its filter, whose conditions are then evaluated in that subset. There the
+        payload tests (many literals each) are evaluated once per distinct payload when
+        payloads repeat (the same requests and banners again and again), each row then
+        taking its payload's answers."""
         by_content: dict[str, tuple[FilterPlan | None, list[FilterPlan]]] = {}
         for content, plan in plans:
             entry = by_content.setdefault(content.key if content else "", (content, []))
@@ -136,6 +146,7 @@ class BatchMasks:
 
     def _evaluate_leaves(self, plans: list[FilterPlan]) -> None:
         leaves: dict[str, pl.Expr] = {}
+        payloads: dict[str, dict[str, pl.Expr]] = {}
         stack = list(plans)
         while stack:
             node = stack.pop()
@@ -143,13 +154,44 @@ class BatchMasks:
                 continue
             if node.expr is not None:
                 leaves[node.key] = node.expr
+                if node.payload is not None and self.per_payload:
+                    payloads.setdefault(node.payload, {})[node.key] = node.expr
             stack.extend(node.parts)
         if not leaves or self.frame.height == 0:
+            return
+        for column, tests in payloads.items():
+            if self._by_value(column, tests):
+                for key in tests:
+                    del leaves[key]
+        if not leaves:
             return
         names = {key: f"_m{i}" for i, key in enumerate(leaves)}
         values = self.frame.select(e.fill_null(False).alias(names[k]) for k, e in leaves.items())
         for key, name in names.items():
             self._done[key] = values[name]
+
+    def _by_value(self, column: str, tests: dict[str, pl.Expr]) -> bool:
+        """Evaluate ``tests`` (each reading only ``column``) on the column's distinct values
+        and give each row its value's answers. False (nothing done) when most values are
+        distinct or two distinct values share a hash (the rows are matched to their value by
+        hash)."""
+        values = self.frame[column]
+        distinct = values.unique()
+        if 2 * distinct.len() > values.len():
+            return False
+        hashes = distinct.hash().to_numpy()
+        order = np.argsort(hashes)
+        ranked = hashes[order]
+        if (ranked[1:] == ranked[:-1]).any():
+            return False
+        rows = order[np.searchsorted(ranked, values.hash().to_numpy())]
+        names = {key: f"_m{i}" for i, key in enumerate(tests)}
+        answers = distinct.to_frame().select(
+            e.fill_null(False).alias(names[k]) for k, e in tests.items()
+        )
+        for key, name in names.items():
+            self._done[key] = pl.Series(name, answers[name].to_numpy()[rows])
+        return True
 
     def subset(self, plan: FilterPlan) -> tuple[pl.Series, BatchMasks]:
         """The rows where ``plan`` holds, as masks of their own (for conditions that only a
@@ -158,7 +200,7 @@ class BatchMasks:
         hit = self._subsets.get(key)
         if hit is None:
             keep = self.mask(plan)
-            hit = (keep, BatchMasks(self.frame.filter(keep)))
+            hit = (keep, BatchMasks(self.frame.filter(keep), per_payload=True))
             self._subsets[key] = hit
         return hit
 

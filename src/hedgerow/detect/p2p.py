@@ -65,12 +65,16 @@ class P2PDetector(Detector):
         if top is not None:
             self._watermark = max(self._watermark, float(top))  # type: ignore[arg-type]
         # IP-level bytes: Zeek (and our meter) leave orig_bytes unset on one-packet flows
+        # one query: only the columns the aggregation reads are gathered (no payload copies)
         sel = (
             with_locality(flows, ctx.networks)
+            .lazy()
             .filter(self._filter & (pl.col("proto") == "udp") & (pl.col("orig_pkts") > 0))
             .with_columns((pl.col("orig_ip_bytes") // pl.col("orig_pkts")).alias("_size"))
+            .filter(pl.col("orig_ip_bytes") == pl.col("_size") * pl.col("orig_pkts"))
+            .select("ts", "uid", "id.orig_h", "id.resp_h", "id.resp_p", "_size")
+            .collect()
         )
-        sel = sel.filter(pl.col("orig_ip_bytes") == pl.col("_size") * pl.col("orig_pkts"))
         return self._alerts(
             self._agg.update(sel, watermark=self._watermark, lateness=ctx.lateness), ctx
         )

@@ -101,8 +101,11 @@ class ThresholdDetector(Detector):
             # payload signatures: only the few flows with that content can match, so the
             # patterns are searched in those rows alone
             masks = masks.subset(self._content)[1]
-        # keep only the columns the aggregation reads (no payload copies)
-        selected = masks.frame.select(self._needed).filter(masks.mask(self._plan))
+        # keep only the columns the aggregation reads (no payload copies); a batch without
+        # a matching row only moves the watermark
+        keep = masks.mask(self._plan)
+        selected = masks.frame[self._needed]
+        selected = selected.filter(keep) if keep.any() else selected.clear()
         episodes = self._agg.update(
             selected,
             watermark=self._watermark,

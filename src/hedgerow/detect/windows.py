@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,13 +33,17 @@ import polars as pl
 DISTINCT_CAP = 10_000
 SAMPLE = 20
 UID_SAMPLE = 50
-SKETCH_MIN_ROWS = 4096
 _FLAT = {"keep_nulls": False, "empty_as_null": False}
 
 
 def _order(key: tuple[object, ...]) -> tuple[str, ...]:
     """Sort key for group keys that may mix types and nulls."""
     return tuple("" if v is None else str(v) for v in key)
+
+
+def _pair_set(frame: pl.DataFrame) -> set[tuple[tuple[object, ...], int]]:
+    """(key, window) pairs of a frame of key columns and ``_w``."""
+    return {(tuple(r[:-1]), int(r[-1])) for r in frame.iter_rows()}
 
 
 @dataclass
@@ -52,7 +57,9 @@ class Episode:
     end: float = -math.inf
     flows: int = 0
     total: float = 0.0
-    distinct: set[str] = field(default_factory=set)
+    distinct: dict[str, None] = field(default_factory=dict)
+    """Distinct values (up to ``DISTINCT_CAP``) in the order added: each window's come sorted,
+    so sorting them all takes a merge of a few runs."""
     distinct_overflow: int = 0
     uids: list[str] = field(default_factory=list)
     actors: set[str] = field(default_factory=set)
@@ -70,9 +77,9 @@ class Episode:
         self.end = max(self.end, float(row["t1"]))  # type: ignore[arg-type]
         self.flows += int(row["n"])  # type: ignore[call-overload]
         self.total += float(row["s"] or 0)  # type: ignore[arg-type]
-        dvals = [v for v in row["dvals"] if v is not None]  # type: ignore[attr-defined]
-        if len(self.distinct) < DISTINCT_CAP:
-            self.distinct.update(dvals[: DISTINCT_CAP - len(self.distinct)])
+        if len(self.distinct) < DISTINCT_CAP:  # the window's values: no nulls, sorted
+            dvals = row["dvals"][: DISTINCT_CAP - len(self.distinct)]  # type: ignore[index]
+            self.distinct.update(dict.fromkeys(dvals))
         self.distinct_overflow = max(self.distinct_overflow, int(row["nd"]))  # type: ignore[call-overload]
         room = UID_SAMPLE - len(self.uids)
         if room > 0:
@@ -88,9 +95,11 @@ class WindowAggregator:
 
     State is the batch rows of windows still open (each buffered batch whole, with the range
     of windows it spans, split only at the closing boundary) plus the rows of the last closed
-    window (for the two-window measure). When windows close, one count (or sum) per key prunes
-    every key whose flow count (or sum) cannot reach the capacity; the distinct counts and
-    evidence are computed for the few remaining keys only.
+    window (for the two-window measure). When windows close, a count (and sum) over hash
+    buckets of the keys drops the rows of keys that certainly cannot be hot; one group-by
+    over the rest gives each (key, window) its counts, distinct count and evidence; the hot
+    test pairs each window with the one before, and the evidence of hot keys and keys with an
+    episode open is folded into their episodes.
     """
 
     def __init__(
@@ -177,10 +186,8 @@ class WindowAggregator:
             flows = flows.filter(pl.col("ts").is_not_null())
         frame = flows.select(cols)
         if frame.height:
-            span = frame.select(
-                pl.col("_w").min().alias("lo"), pl.col("_w").max().alias("hi"), pl.col("ts").min()
-            ).row(0)
-            self._pending.append((int(span[0]), int(span[1]), float(span[2]), frame))
+            lo, hi, t0 = frame["_w"].min(), frame["_w"].max(), frame["ts"].min()
+            self._pending.append((int(lo), int(hi), float(t0), frame))  # type: ignore[arg-type]
 
     def _take_closed(self, closed_through: int) -> list[pl.DataFrame]:
         """Remove and return the buffered rows of windows up to ``closed_through``."""
@@ -198,36 +205,41 @@ class WindowAggregator:
         self._pending = kept
         return taken
 
-    def _window_stats(self, rows: pl.DataFrame, counts: pl.DataFrame) -> pl.DataFrame:
-        """Counters, distinct values and evidence samples per (key, window); ``counts`` has
-        the flow count, sum and distinct count per (key, window) already (from :meth:`_hot`)."""
+    def _window_stats(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """Per (key, window), in one pass over the rows: the flow count ``n``, sum ``s`` and
+        distinct count ``nd`` (what the hot test reads) with the evidence (first and last
+        start, samples of uids, targets, ports, actors and the distinct values). An actor
+        or target among the key columns has no sample (the key names it)."""
+        distinct = pl.col("_d").drop_nulls()
+        nothing = pl.lit([], dtype=pl.List(pl.String))
         aggs = [
+            pl.len().cast(pl.Int64).alias("n"),
+            pl.col("_s").sum().alias("s"),
+            (distinct.n_unique() if self.distinct else pl.lit(0)).alias("nd"),
             pl.col("ts").min().alias("t0"),
             pl.col("ts").max().alias("t1"),
-            pl.col("uid").drop_nulls().bottom_k(UID_SAMPLE).sort().alias("uids"),
-            pl.col("_t").drop_nulls().unique().sort().head(SAMPLE).alias("targets"),
+            pl.col("uid").drop_nulls().sort().head(UID_SAMPLE).alias("uids"),
             pl.col("_p").drop_nulls().unique().sort().head(SAMPLE).alias("ports"),
+            nothing.alias("targets")
+            if self.target in self.keys
+            else pl.col("_t").drop_nulls().unique().sort().head(SAMPLE).alias("targets"),
         ]
         # the actors' sample is the distinct values' first ones when both are the same text
         # column (sources counted by a reflection or inbound-scan rule): not sorted twice
         same = self.distinct == self.actor and rows.schema["_a"] == pl.String()
-        if not same:
+        if self.actor in self.keys:
+            same = False
+            aggs.append(nothing.alias("actors"))
+        elif not same:
             aggs.append(pl.col("_a").drop_nulls().unique().sort().head(SAMPLE).alias("actors"))
         if self.distinct:
-            aggs.append(
-                pl.col("_d").drop_nulls().unique().bottom_k(DISTINCT_CAP).sort().alias("dvals")
-            )
+            aggs.append(distinct.unique().sort().head(DISTINCT_CAP).alias("dvals"))
         else:
-            aggs.append(pl.lit([], dtype=pl.List(pl.String)).alias("dvals"))
+            aggs.append(nothing.alias("dvals"))
         stats = rows.group_by(self._kw).agg(aggs)
         if same:
             stats = stats.with_columns(pl.col("dvals").list.head(SAMPLE).alias("actors"))
-        nd = pl.col("_nd") if self.distinct else pl.lit(0)
-        return stats.join(
-            counts.select(*self._kw, pl.col("_n").alias("n"), pl.col("_s").alias("s"),
-                          nd.alias("nd")),
-            on=self._kw, how="left", nulls_equal=True,
-        )
+        return stats
 
     def _judge(self, closed_through: int) -> list[Episode]:
         if self._next_window is None:
@@ -248,105 +260,99 @@ class WindowAggregator:
         rows = pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else parts[0]
         last = rows.filter(pl.col("_w") == closed_through)
         self._last = last if last.height else None
-        sub = self._candidates(rows)
+        sub = self._sketch(rows)
         hot_set: set[tuple[tuple[object, ...], int]] = set()
-        by_key: dict[tuple[object, ...], list[dict[str, object]]] = {}
+        stats = None
         if sub.height:
-            hot, counts = self._hot(sub, first, closed_through)
-            hot_set = {(tuple(r[:-1]), int(r[-1])) for r in hot.iter_rows()}
+            stats = self._eligible(self._window_stats(sub))
+            hot_set = self._hot(stats, sub, first, closed_through)
         keys = {k for k, _ in hot_set} | set(self._episodes)
         out: list[Episode] = []
         if keys:
-            if sub.height:
-                per_window = self._window_stats(sub, counts).sort(self._kw)
-                for r in per_window.iter_rows(named=True):
+            by_key: dict[tuple[object, ...], list[dict[str, object]]] = {}
+            if stats is not None and stats.height:
+                chosen = stats.join(
+                    self._key_frame(keys, stats), on=self.keys, how="semi", nulls_equal=True
+                )
+                for r in chosen.sort(self._kw).iter_rows(named=True):
                     by_key.setdefault(tuple(r[k] for k in self.keys), []).append(r)
             for key in sorted(keys, key=_order):
                 out.extend(self._advance(key, by_key.get(key, []), hot_set, first))
         out.extend(self._close_episodes(closed_through))
         return out
 
-    def _candidates(self, rows: pl.DataFrame) -> pl.DataFrame:
-        """Rows of keys that can reach the capacity (or have an episode open)."""
+    def _key_frame(self, keys: Iterable[tuple[object, ...]], like: pl.DataFrame) -> pl.DataFrame:
+        """Group keys as a frame with the key columns of ``like``."""
+        return pl.DataFrame(
+            [list(k) for k in sorted(keys, key=_order)],
+            schema=like.select(self.keys).schema,
+            orient="row",
+        )
+
+    def _eligible(self, stats: pl.DataFrame) -> pl.DataFrame:
+        """For a sum, the windows of keys whose flows over all the judged windows reach the
+        minimum flow count and the capacity, or that have an episode open (with values
+        below zero a sum over two windows may exceed the one over all; a count or a
+        distinct count over two windows never exceeds the flows over all)."""
+        if not self.sum_col:
+            return stats
+        totals = stats.group_by(self.keys).agg(pl.col("n").sum(), pl.col("s").sum())
+        ok = (pl.col("n") >= self.min_flows) & (pl.col("s") >= self.capacity)
+        cand = totals.filter(ok).select(self.keys)
+        if self._episodes:
+            cand = pl.concat([cand, self._key_frame(self._episodes, cand)]).unique()
+        return stats.join(cand, on=self.keys, how="semi", nulls_equal=True)
+
+    def _sketch(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """Rows whose key may reach the minimum flow count (and the capacity, for a count or
+        a sum) or has an episode open, by a count over hash buckets of the keys: a bucket
+        holds at least its keys' flows, so a row in a bucket below the bound (and without an
+        open key) certainly belongs to a key that cannot be hot. Cheap where most keys are
+        rare (spoofed flood sources); every row of a key that may be hot is kept."""
         need = float(self.min_flows)
         if not self.sum_col:
             need = max(need, self.capacity)
-        if not self._episodes:
-            rows = self._sketch(rows, need)
-            if not self.sum_col:
-                # the flow count alone decides: a per-key count over the rows, no join back
-                return rows.filter(pl.len().over(self.keys) >= need)
-        totals = rows.group_by(self.keys).agg(pl.len().alias("n"), pl.col("_s").sum().alias("s"))
-        ok = pl.col("n") >= need
-        if self.sum_col:
-            ok = ok & (pl.col("s") >= self.capacity)
-        cand = totals.filter(ok).select(self.keys)
-        if self._episodes:
-            open_keys = pl.DataFrame(
-                [list(k) for k in sorted(self._episodes, key=_order)],
-                schema=cand.schema,
-                orient="row",
-            )
-            cand = pl.concat([cand, open_keys]).unique()
-        if cand.height == 0:
-            return rows.head(0)
-        return rows.join(cand, on=self.keys, how="semi", nulls_equal=True)
-
-    def _sketch(self, rows: pl.DataFrame, need: float) -> pl.DataFrame:
-        """Rows whose key may reach ``need`` flows (and the capacity, for a sum), by a count
-        over hash buckets of the keys: a bucket holds at least its keys' flows, so a row in a
-        bucket below the bound certainly belongs to a key below it. Cheap where most keys
-        are rare (spoofed flood sources), and exact: the per-key count follows."""
-        if rows.height < SKETCH_MIN_ROWS:
-            return rows
         buckets = 1 << min(22, max(10, (4 * rows.height).bit_length()))
-        slot = (rows.select(self.keys).hash_rows().to_numpy() & np.uint64(buckets - 1)).astype(
-            np.intp
-        )
-        keep = np.bincount(slot, minlength=buckets)[slot] >= need
+        low = np.uint64(buckets - 1)
+        slot = (rows[self.keys].hash_rows().to_numpy() & low).astype(np.intp)
+        keep = np.bincount(slot, minlength=buckets) >= need
         values = rows["_s"].to_numpy()
         if self.sum_col and values.min() >= 0:
             # a sum bound holds for non-negative values; the slack covers float rounding
             sums = np.bincount(slot, weights=values, minlength=buckets)
-            keep &= sums[slot] >= self.capacity * (1 - 1e-9) - 1e-9
-        return rows if keep.all() else rows.filter(pl.Series(keep))
+            keep &= sums >= self.capacity * (1 - 1e-9) - 1e-9
+        if self._episodes:
+            open_keys = self._key_frame(self._episodes, rows).hash_rows().to_numpy()
+            keep[(open_keys & low).astype(np.intp)] = True
+        kept = keep[slot]
+        return rows if kept.all() else rows.filter(pl.Series(kept))
 
     def _hot(
-        self, rows: pl.DataFrame, first: int, closed_through: int
-    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        self, stats: pl.DataFrame, rows: pl.DataFrame, first: int, closed_through: int
+    ) -> set[tuple[tuple[object, ...], int]]:
         """(key, window) pairs whose measure over the window and the one before hits capacity,
-        and each (key, window)'s own flow count ``_n``, sum ``_s`` and distinct count ``_nd``.
+        from each (key, window)'s own flow count, sum and distinct count (``stats``).
 
         A count or sum over two windows is the sum of the two windows' own, so those rules
         pair up one row per (key, window). A distinct count over two windows lies between the
         larger of the two windows' own and their sum: only pairs between those bounds need
-        the union of the rows themselves.
+        the union of the ``rows`` themselves.
         """
+        per = self._pairs(stats.select(*self._kw, "n", "s", "nd"), first, closed_through)
         if not self.distinct:
-            per = rows.group_by(self._kw).agg(pl.len().cast(pl.Int64).alias("_n"),
-                                              pl.col("_s").sum())
-            stats = self._pairs(per, first, closed_through).group_by(self._kw).agg(
-                pl.col("_n").sum().alias("n"), pl.col("_s").sum().alias("s")
-            )
+            sums = per.group_by(self._kw).agg(pl.col("n").sum(), pl.col("s").sum())
             measure = pl.col("s") if self.sum_col else pl.col("n").cast(pl.Float64)
-            hot = stats.filter(
-                (measure >= self.capacity) & (pl.col("n") >= self.min_flows)
-            ).select(self._kw)
-            return hot, per
-        per = rows.group_by(self._kw).agg(
-            pl.len().cast(pl.Int64).alias("_n"),
-            pl.col("_s").sum(),
-            pl.col("_d").drop_nulls().n_unique().alias("_nd"),
-        )
-        bounds = self._pairs(per.drop("_s"), first, closed_through).group_by(self._kw).agg(
-            pl.col("_n").sum().alias("n"),
-            pl.col("_nd").max().alias("lo"),
-            pl.col("_nd").sum().alias("hi"),
+            hot = sums.filter((measure >= self.capacity) & (pl.col("n") >= self.min_flows))
+            return _pair_set(hot.select(self._kw))
+        bounds = per.group_by(self._kw).agg(
+            pl.col("n").sum(),
+            pl.col("nd").max().alias("lo"),
+            pl.col("nd").sum().alias("hi"),
         ).filter(pl.col("n") >= self.min_flows)
-        sure = bounds.filter(pl.col("lo") >= self.capacity).select(self._kw)
+        sure = _pair_set(bounds.filter(pl.col("lo") >= self.capacity).select(self._kw))
         maybe = bounds.filter((pl.col("lo") < self.capacity) & (pl.col("hi") >= self.capacity))
         if maybe.height == 0:
-            return sure, per
+            return sure
         wanted = pl.concat([maybe.select(self._kw),
                             maybe.select(*self.keys, pl.col("_w") - 1)], how="vertical_relaxed")
         sub = rows.select(*self._kw, "_d").join(wanted.unique(), on=self._kw, how="semi",
@@ -359,7 +365,7 @@ class WindowAggregator:
             .join(maybe.select(self._kw), on=self._kw, how="semi", nulls_equal=True)
             .select(self._kw)
         )
-        return pl.concat([sure, exact], how="vertical_relaxed"), per
+        return sure | _pair_set(exact)
 
     @staticmethod
     def _pairs(frame: pl.DataFrame, first: int, closed_through: int) -> pl.DataFrame:
