@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from hedgerow.capture.batch import PacketBatch
+from hedgerow.flows.rows import FlowRows
 from hedgerow.flows.schema import FlowBatch
 
 REBATCH_ROWS = 100_000
@@ -68,15 +69,22 @@ class FileRead:
         return "partial" if self.warnings else "ok"
 
 
+FlowPiece = FlowBatch | list[FlowRows]
+"""What :func:`read_flows` yields: a conn.log's FlowBatch, or the flow-table row chunks that
+ended with one packet batch of a capture (not yet built into a frame)."""
+
+
 def read_flows(
     path: Path,
     outcome: FileRead,
     on_batch: Callable[[FlowBatch], None] | None = None,
     packet_observers: Sequence[Callable[[PacketBatch], None]] = (),
-) -> Iterator[FlowBatch]:
-    """Yield the file's FlowBatches; errors and warnings land in ``outcome``, never raise.
+) -> Iterator[FlowPiece]:
+    """Yield the file's flows as :data:`FlowPiece` s (join them with :func:`rebatch`); errors
+    and warnings land in ``outcome``, never raise.
 
-    ``on_batch`` sees each FlowBatch as read, ``packet_observers`` each PacketBatch of a capture.
+    ``on_batch`` sees each FlowBatch of a conn.log as read, ``packet_observers`` each
+    PacketBatch of a capture.
     """
     from hedgerow.flows.source import FlowSource, sniff
 
@@ -85,11 +93,14 @@ def read_flows(
         try:
             outcome.kind = sniff(path)
             source = FlowSource([path], packet_observers=packet_observers)
-            for batch in source:
-                outcome.flows += batch.height
-                if on_batch is not None:
-                    on_batch(batch)
-                yield batch
+            for piece in source.iter_chunks():
+                if isinstance(piece, list):
+                    outcome.flows += sum(chunk.table.a_hi.shape[0] for chunk in piece)
+                else:
+                    outcome.flows += piece.height
+                    if on_batch is not None:
+                        on_batch(piece)
+                yield piece
             outcome.reader_warnings.extend(source.warnings)
         except (OSError, ValueError, RuntimeError, EOFError) as exc:
             outcome.error = _one_line(str(exc), path)
@@ -98,15 +109,20 @@ def read_flows(
     outcome.warnings.extend(_one_line(str(w.message), path) for w in caught)
 
 
-def rebatch(batches: Iterable[FlowBatch], min_rows: int = REBATCH_ROWS) -> Iterator[FlowBatch]:
-    """Join consecutive batches until each holds ``min_rows`` flows (fewer fixed costs per
+def rebatch(pieces: Iterable[FlowPiece], min_rows: int = REBATCH_ROWS) -> Iterator[FlowBatch]:
+    """Join consecutive pieces until each batch holds ``min_rows`` flows (fewer fixed costs per
     detector call; the flows keep their order), each in one contiguous chunk per column (the
-    37 rules' filters and group-bys would otherwise each gather the meter's pieces again)."""
-    pending: list[FlowBatch] = []
+    37 rules' filters and group-bys would otherwise each gather the pieces again). A capture's
+    row chunks are built into one frame per batch (:func:`~hedgerow.flows.meter.frame_of`),
+    not into a frame each and then joined. Empty pieces are dropped; no batch is empty."""
+    pending: list[FlowPiece] = []
     rows = 0
-    for batch in batches:
-        pending.append(batch)
-        rows += batch.height
+    for piece in pieces:
+        height = _height(piece)
+        if height == 0:
+            continue
+        pending.append(piece)
+        rows += height
         if rows >= min_rows:
             yield _joined(pending)
             pending, rows = [], 0
@@ -114,10 +130,32 @@ def rebatch(batches: Iterable[FlowBatch], min_rows: int = REBATCH_ROWS) -> Itera
         yield _joined(pending)
 
 
-def _joined(batches: list[FlowBatch]) -> FlowBatch:
-    if len(batches) > 1:
-        return pl.concat(batches, how="vertical_relaxed", rechunk=True)
-    return batches[0].rechunk() if batches[0].n_chunks() > 1 else batches[0]
+def _height(piece: FlowPiece) -> int:
+    if isinstance(piece, list):
+        return sum(chunk.table.a_hi.shape[0] for chunk in piece)
+    return piece.height
+
+
+def _joined(pieces: list[FlowPiece]) -> FlowBatch:
+    """One frame of consecutive pieces: runs of row chunks are built together, then frames
+    concatenated (a capture gives only row chunks, a conn.log only frames)."""
+    from hedgerow.flows.meter import frame_of
+
+    frames: list[FlowBatch] = []
+    chunks: list[FlowRows] = []
+    for piece in pieces:
+        if isinstance(piece, list):
+            chunks.extend(piece)
+            continue
+        if chunks:
+            frames.append(frame_of(chunks))
+            chunks = []
+        frames.append(piece)
+    if chunks:
+        frames.append(frame_of(chunks))
+    if len(frames) > 1:
+        return pl.concat(frames, how="vertical_relaxed", rechunk=True)
+    return frames[0].rechunk() if frames[0].n_chunks() > 1 else frames[0]
 
 
 def _one_line(text: str, path: Path) -> str:
