@@ -6,6 +6,7 @@ observers see the same PacketBatches) and Zeek conn.logs directly.
 
 Example:
     >>> from pathlib import Path
+from typing import TYPE_CHECKING
     >>> files = expand_inputs([Path("/work/shared/corpus/slips/dataset/port-scans")])
     >>> [f.parent.name for f in files]
     ['horizontal', 'vertical']
@@ -17,12 +18,16 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from hedgerow.capture.batch import PacketBatch
 from hedgerow.flows.rows import FlowRows
 from hedgerow.flows.schema import FlowBatch
+
+if TYPE_CHECKING:
+    from hedgerow.flows.build import FlowArrays
 
 REBATCH_ROWS = 100_000
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz")
@@ -113,46 +118,54 @@ def rebatch(pieces: Iterable[FlowPiece], min_rows: int = REBATCH_ROWS) -> Iterat
     """Join consecutive pieces until each batch holds ``min_rows`` flows (fewer fixed costs per
     detector call; the flows keep their order), each in one contiguous chunk per column (the
     37 rules' filters and group-bys would otherwise each gather the pieces again). A capture's
-    row chunks are built into one frame per batch (:func:`~hedgerow.flows.meter.frame_of`),
-    not into a frame each and then joined. Empty pieces are dropped; no batch is empty."""
-    pending: list[FlowPiece] = []
+    row chunks are turned into numpy columns as they come
+    (:func:`~hedgerow.flows.build.flow_arrays`, smaller than the rows) and built into
+    one frame per batch, not into a frame each and then joined. Empty pieces are dropped; no
+    batch is empty."""
+    from hedgerow.flows.build import flow_arrays, join_arrays
+
+    pending: list[FlowBatch | FlowArrays] = []
     rows = 0
     for piece in pieces:
-        height = _height(piece)
+        if isinstance(piece, list):
+            if not piece:
+                continue
+            item: FlowBatch | FlowArrays = join_arrays(
+                [flow_arrays(chunk.table, chunk.pool) for chunk in piece])
+            height = int(item["first_ns"].shape[0])
+        else:
+            item, height = piece, piece.height
         if height == 0:
             continue
-        pending.append(piece)
+        pending.append(item)
         rows += height
         if rows >= min_rows:
             yield _joined(pending)
-            pending, rows = [], 0
+            rows = 0
     if pending:
         yield _joined(pending)
 
 
-def _height(piece: FlowPiece) -> int:
-    if isinstance(piece, list):
-        return sum(chunk.table.a_hi.shape[0] for chunk in piece)
-    return piece.height
-
-
-def _joined(pieces: list[FlowPiece]) -> FlowBatch:
-    """One frame of consecutive pieces: runs of row chunks are built together, then frames
-    concatenated (a capture gives only row chunks, a conn.log only frames)."""
-    from hedgerow.flows.meter import frame_of
+def _joined(pieces: list[FlowBatch | FlowArrays]) -> FlowBatch:
+    """One frame of consecutive pieces, emptying ``pieces`` (each run of numpy columns is
+    freed once joined, before its frame is built): runs of numpy columns are built together,
+    then frames concatenated (a capture gives only numpy columns, a conn.log only frames)."""
+    from hedgerow.flows.build import flows_frame, join_arrays
 
     frames: list[FlowBatch] = []
-    chunks: list[FlowRows] = []
-    for piece in pieces:
-        if isinstance(piece, list):
-            chunks.extend(piece)
+    run: list[FlowArrays] = []
+    pieces.reverse()
+    while pieces:
+        piece = pieces.pop()
+        if not isinstance(piece, dict):
+            frames.append(piece)
             continue
-        if chunks:
-            frames.append(frame_of(chunks))
-            chunks = []
-        frames.append(piece)
-    if chunks:
-        frames.append(frame_of(chunks))
+        run.append(piece)
+        if not pieces or not isinstance(pieces[-1], dict):
+            arrays = join_arrays(run)
+            run.clear()
+            frames.append(flows_frame(arrays))
+            del arrays
     if len(frames) > 1:
         return pl.concat(frames, how="vertical_relaxed", rechunk=True)
     return frames[0].rechunk() if frames[0].n_chunks() > 1 else frames[0]
