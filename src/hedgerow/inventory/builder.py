@@ -1,11 +1,11 @@
 """Build the device inventory from packet batches (and, optionally, flow batches).
 
 Sightings, address bindings, peers and offered services are aggregated with numpy group-bys
-(one stable sort per aggregate, :mod:`hedgerow.inventory.groups`) over each whole batch; only the few packets that describe a device (DHCP, DNS, mDNS, SSDP,
-HTTP heads, TLS hellos; see :mod:`hedgerow.inventory.select`) are parsed one by one.
-Devices are keyed by MAC address; captures without an Ethernet layer (raw IP, some cooked
-captures) give devices keyed by local IP address, folded into the MAC-keyed device when an
-address binding is known.
+(one stable sort per aggregate, :mod:`hedgerow.inventory.groups`) over each whole batch; only
+the few packets that describe a device (DHCP, DNS, mDNS, SSDP, HTTP heads, TLS hellos; see
+:mod:`hedgerow.inventory.select`) are parsed one by one. Devices are keyed by MAC address;
+captures without an Ethernet layer (raw IP, some cooked captures) give devices keyed by local
+IP address, folded into the MAC-keyed device when an address binding is known.
 
 Example:
     >>> from hedgerow.capture import open_capture
@@ -119,7 +119,8 @@ class _Rows:
         self.dst_local = local_mask(batch.dst_hi, batch.dst_lo, nets)
         self.src_mac = is_unicast_mac(batch.eth_src)
         self.dst_mac = is_unicast_mac(batch.eth_dst)
-        self.has_ip = np.isin(batch.l3, (L3.IPV4, L3.IPV6))
+        self.has_ip = (batch.l3 == L3.IPV4) | (batch.l3 == L3.IPV6)
+        self.dst_group = is_group_address(batch.dst_hi, batch.dst_lo)
 
     def src(self, row: int) -> str:
         return _text(int(self.batch.src_hi[row]), int(self.batch.src_lo[row]))
@@ -158,12 +159,17 @@ def _best_first(groups: Groups, keep: int) -> list[int]:
     return top_per(groups.prefix_ids(3), order, keep).tolist()
 
 
-def _peer_texts(groups: Groups, batch: PacketBatch, rows: npt.NDArray[np.intp]) -> list[list[str]]:
-    """Per group of ``rows``, the texts of its first ``_EXAMPLES`` distinct destinations."""
+def _peer_texts(groups: Groups, batch: PacketBatch, rows: npt.NDArray[np.intp],
+                wanted: list[int]) -> list[list[str]]:
+    """For the ``wanted`` groups of ``rows``, the texts of the first ``_EXAMPLES`` distinct
+    destinations of each."""
     hi, lo = batch.dst_hi[rows], batch.dst_lo[rows]
-    his, los = hi.tolist(), lo.tolist()
-    return [[_text(his[r], los[r]) for r in firsts]
-            for firsts in groups.distinct_firsts(hi, lo, limit=_EXAMPLES)]
+    every = groups.distinct_firsts(hi, lo, limit=_EXAMPLES)
+    firsts = [every[g] for g in wanted]
+    flat = np.array([r for group in firsts for r in group], dtype=np.intp)
+    texts = iter([_text(h, low) for h, low in zip(hi[flat].tolist(), lo[flat].tolist(),
+                                                   strict=True)])
+    return [[next(texts) for _ in group] for group in firsts]
 
 
 def _is_group_ip(text: str) -> bool:
@@ -284,7 +290,7 @@ class InventoryBuilder:
 
     def _peers(self, rows: _Rows) -> None:
         b = rows.batch
-        sel = np.flatnonzero(rows.has_ip & rows.src_local & ~is_group_address(b.dst_hi, b.dst_lo))
+        sel = np.flatnonzero(rows.has_ip & rows.src_local & ~rows.dst_group)
         groups = Groups(*rows.device(sel), b.dst_hi[sel], b.dst_lo[sel])
         keys = [groups.key(i).tolist() for i in range(5)]
         sizes = groups.sizes.tolist()
@@ -305,17 +311,18 @@ class InventoryBuilder:
         conns = Groups(*rows.device(opened), b.dport[opened], ~rows.dst_local[opened])
         keys = [conns.key(i).tolist() for i in range(5)]
         sizes = conns.sizes.tolist()
-        peers = _peer_texts(conns, b, opened)
-        for g in _best_first(conns, LIMIT):
+        best = _best_first(conns, LIMIT)
+        for g, texts in zip(best, _peer_texts(conns, b, opened, best), strict=True):
             mac, shi, slo, dport, outside = (k[g] for k in keys)
             obs = self._get(self._key(mac, shi, slo))
-            for i, peer in enumerate(peers[g]):
+            for i, peer in enumerate(texts):
                 obs.add_connection(f"tcp/{dport}", peer, outside, sizes[g] if i == 0 else 0)
-        udp_answer = np.flatnonzero((b.proto == 17) & rows.src_local & ~rows.dst_local &
-                                    ~is_group_address(b.dst_hi, b.dst_lo) &
-                                    np.isin(b.sport, UDP_SERVICE_PORTS) & (b.dport != b.sport))
+        udp_out = np.flatnonzero((b.proto == 17) & rows.src_local & ~rows.dst_local &
+                                 ~rows.dst_group)
+        sport = b.sport[udp_out]
+        udp_answer = udp_out[np.isin(sport, UDP_SERVICE_PORTS) & (b.dport[udp_out] != sport)]
         udp = Groups(*rows.device(udp_answer), b.sport[udp_answer])
-        peers = _peer_texts(udp, b, udp_answer)
+        peers = _peer_texts(udp, b, udp_answer, list(range(len(udp))))
         for mac, shi, slo, sport, n, first, texts in zip(
                 *(udp.key(i).tolist() for i in range(4)), udp.sizes.tolist(),
                 udp.min(rows.ts[udp_answer]).tolist(), peers, strict=True):
@@ -327,11 +334,11 @@ class InventoryBuilder:
         keys = [served.key(i).tolist() for i in range(5)]
         sizes = served.sizes.tolist()
         firsts = served.min(rows.ts[answered]).tolist()
-        peers = _peer_texts(served, b, answered)
-        for g in _best_first(served, LIMIT):
+        best = _best_first(served, LIMIT)
+        for g, texts in zip(best, _peer_texts(served, b, answered, best), strict=True):
             mac, shi, slo, sport, outside = (k[g] for k in keys)
             obs = self._get(self._key(mac, shi, slo))
-            clients: list[str | None] = list(peers[g]) if outside else [None]
+            clients: list[str | None] = list(texts) if outside else [None]
             for i, client in enumerate(clients):
                 obs.add_service(f"tcp/{sport}", firsts[g], client, sizes[g] if i == 0 else 0)
 
