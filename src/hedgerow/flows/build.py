@@ -39,7 +39,13 @@ from hedgerow.flows.derive import (
 )
 from hedgerow.flows.schema import FLOW_SCHEMA, FlowBatch, empty_flows
 from hedgerow.flows.service import service_codes, service_names
-from hedgerow.flows.text import arrow_strings, ipv4_strings, mac_strings, uid_strings
+from hedgerow.flows.text import (
+    arrow_series,
+    arrow_strings,
+    ipv4_strings,
+    mac_strings,
+    uid_strings,
+)
 
 _PROTO_NAMES = pl.Series(PROTO_NAMES)
 _STATE_NAMES = pl.Series(STATES)
@@ -199,7 +205,7 @@ def _packed(a: FlowArrays, name: str, text: bool, null_if_empty: bool) -> pl.Ser
 
 
 def _null_series(n: int, dtype: pa.DataType) -> pl.Series:
-    return pl.Series(values=pa.nulls(n, type=dtype))
+    return arrow_series(pa.nulls(n, type=dtype))
 
 
 def _masked(values: npt.NDArray[np.generic], null: npt.NDArray[np.bool_]) -> pl.Series:
@@ -209,4 +215,4 @@ def _masked(values: npt.NDArray[np.generic], null: npt.NDArray[np.bool_]) -> pl.
     arr = pa.Array.from_buffers(
         pa.from_numpy_dtype(values.dtype), values.shape[0], [bitmap, pa.py_buffer(values)]
     )
-    return pl.Series(values=arr)
+    return arrow_series(arr)

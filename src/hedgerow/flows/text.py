@@ -52,7 +52,29 @@ def arrow_strings(
         n,
         [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)],
     )
-    return pl.Series(values=arr)
+    return arrow_series(arr)
+
+
+class _CArray:
+    """A pyarrow array seen only through the Arrow C data interface."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array: pa.Array) -> None:
+        self.array = array
+
+    def __arrow_c_array__(self, requested_schema: object | None = None) -> tuple[object, object]:
+        return self.array.__arrow_c_array__(requested_schema)
+
+
+def arrow_series(array: pa.Array) -> pl.Series:
+    """A polars Series of a pyarrow array, handed over through the Arrow C data interface
+    (polars' pyarrow path would first import ``pyarrow.compute``: about 40 ms per process).
+
+    >>> arrow_series(pa.array([1, None])).to_list()
+    [1, None]
+    """
+    return pl.Series(values=_CArray(array))
 
 
 def ipv4_strings(lo: npt.NDArray[np.uint64]) -> pl.Series:
