@@ -6,7 +6,6 @@ observers see the same PacketBatches) and Zeek conn.logs directly.
 
 Example:
     >>> from pathlib import Path
-from typing import TYPE_CHECKING
     >>> files = expand_inputs([Path("/work/shared/corpus/slips/dataset/port-scans")])
     >>> [f.parent.name for f in files]
     ['horizontal', 'vertical']
