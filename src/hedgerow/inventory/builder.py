@@ -226,7 +226,9 @@ class InventoryBuilder:
             "mdns": self._mdns, "ssdp": self._ssdp, "http_request": self._http_request,
             "http_response": self._http_response, "tls": self._tls,
         }
-        data = batch.data.data  # a memoryview: payload bytes sliced without numpy scalars
+        # a memoryview: payload bytes sliced without numpy scalars; a repeat's key copies only
+        # the bytes after its id, and only a message parsed is copied whole
+        data = batch.data.data
         for name, handler in handlers.items():
             skip = _ID_BYTES.get(name)
             chosen = picked[name]
@@ -237,25 +239,27 @@ class InventoryBuilder:
             ends = (batch.payload_off[chosen] + batch.payload_cap[chosen]).tolist()
             ident = zip(batch.eth_src[chosen].tolist(), batch.src_lo[chosen].tolist(),
                         batch.dst_lo[chosen].tolist(), strict=True)
+            repeats = 0
             for row, start, end, (eth, src, dst) in zip(chosen.tolist(), starts, ends, ident,
                                                          strict=True):
-                payload = bytes(data[start:end])
                 if skip is not None:
                     # Repeats (announcements, retried queries) say nothing new: parse once.
-                    seen = hash((name, eth, src, dst, payload[skip:]))
+                    seen = hash((name, eth, src, dst, bytes(data[start + skip : end])))
                     if seen in self._seen:
-                        self.stats.repeats[name] += 1
+                        repeats += 1
                         continue
                     if len(self._seen) >= _SEEN_LIMIT:
                         self._seen.clear()
                     self._seen.add(seen)
                 try:
-                    handler(rows, row, payload)
+                    handler(rows, row, bytes(data[start:end]))
                     self.stats.parsed[name] += 1
                 except MalformedPayload as exc:
                     self.stats.malformed[name] += 1
                     if len(self.stats.examples) < 20:
                         self.stats.examples.append(f"packet at {rows.ts[row]:.6f}: {exc}")
+            if repeats:
+                self.stats.repeats[name] += repeats
 
     def _sightings(self, rows: _Rows) -> None:
         b = rows.batch
