@@ -1,16 +1,21 @@
-"""FlowBatches built from joined row chunks equal the chunks built one by one, then joined."""
+"""FlowBatches built from joined row chunks equal the chunks built one by one, then joined;
+scan's batches carry the detectors' locality."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from hedgerow.cli.scaninput import FileRead, read_flows, rebatch
+from hedgerow.detect.locality import ORIG_LOCAL, RESP_LOCAL, with_locality
 from hedgerow.flows.build import build_flows, flow_arrays, flows_frame, join_arrays
 from hedgerow.flows.meter import frame_of
 from hedgerow.flows.rows import FlowRows
 from hedgerow.flows.source import FlowSource
+from hedgerow.model import LocalNetworks
+from hedgerow.model.networks import DEFAULT_LOCAL_NETWORKS
 
 FLOOD = Path("stopddos") / "pkt.TCP.synflood.spoofed.pcap"
 MIXED = Path("slips") / "dataset" / "test7-malicious.pcap"
@@ -65,3 +70,32 @@ def test_rebatch_of_a_conn_log(corpus: Path) -> None:
     outcome = FileRead(path)
     batches = list(rebatch(read_flows(path, outcome, on_batch=lambda b: seen.append(b.height))))
     assert sum(b.height for b in batches) == sum(seen) == outcome.flows > 0
+
+
+LOCALITY_CASES = [
+    Path("slips") / "dataset" / "test7-malicious.pcap",
+    Path("ndpi") / "pcap" / "coap_mqtt.pcap",
+    Path("zeek-conn") / "scripts.base.protocols.ftp.ftp-ipv6" / "ipv6.pcap",
+    Path("iot-sentinel") / "D-LinkHomeHub" / "Setup-A-1-STA.pcap",
+    Path("slips") / "dataset" / "test8-malicious.pcap",  # an ARP sweep
+    FLOOD,
+]
+
+
+@pytest.mark.parametrize("nets", [
+    DEFAULT_LOCAL_NETWORKS,
+    ("192.168.1.0/24", "2001:db8::/32", "fe80::/64"),
+    ("0.0.0.0/8", "::/0"),
+    ("0.0.0.0/0",),
+])
+def test_rebatch_locality_is_the_detectors(corpus: Path, nets: tuple[str, ...]) -> None:
+    """The locality a capture's batches carry equals what the detectors compute from texts."""
+    networks = LocalNetworks.parse(nets)
+    columns = [ORIG_LOCAL, RESP_LOCAL]
+    local = 0
+    for case in LOCALITY_CASES:
+        for batch in rebatch(FlowSource([corpus / case]).iter_chunks(), networks=networks):
+            again = with_locality(batch.drop(columns), networks)
+            assert batch.equals(again), case
+            local += batch[ORIG_LOCAL].sum()
+    assert local > 0

@@ -83,8 +83,9 @@ def run_scan(
             progress.update(task, description=file.name)
         # a conn.log's flows feed the collector (a capture's packets were observed instead)
         on_batch = collector.add_flows if collector is not None else None
-        for batch in rebatch(read_flows(file, outcome, on_batch, observers)):
-            batch = with_locality(batch, networks)  # once, for the engine and the tally
+        for batch in rebatch(read_flows(file, outcome, on_batch, observers), networks=networks):
+            # once, for the engine and the tally (a capture's batches come with it)
+            batch = with_locality(batch, networks)
             engine.process(batch)
             tally.update(batch)
             if progress is not None and task is not None:

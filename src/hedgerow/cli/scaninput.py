@@ -24,6 +24,8 @@ import polars as pl
 from hedgerow.capture.batch import PacketBatch
 from hedgerow.flows.rows import FlowRows
 from hedgerow.flows.schema import FlowBatch
+from hedgerow.inventory.addresses import in_networks
+from hedgerow.model import LocalNetworks
 
 if TYPE_CHECKING:
     from hedgerow.flows.build import FlowArrays
@@ -113,14 +115,22 @@ def read_flows(
     outcome.warnings.extend(_one_line(str(w.message), path) for w in caught)
 
 
-def rebatch(pieces: Iterable[FlowPiece], min_rows: int = REBATCH_ROWS) -> Iterator[FlowBatch]:
+def rebatch(
+    pieces: Iterable[FlowPiece],
+    min_rows: int = REBATCH_ROWS,
+    networks: LocalNetworks | None = None,
+) -> Iterator[FlowBatch]:
     """Join consecutive pieces until each batch holds ``min_rows`` flows (fewer fixed costs per
     detector call; the flows keep their order), each in one contiguous chunk per column (the
     37 rules' filters and group-bys would otherwise each gather the pieces again). A capture's
     row chunks are turned into numpy columns as they come
     (:func:`~hedgerow.flows.build.flow_arrays`, smaller than the rows) and built into
     one frame per batch, not into a frame each and then joined. Empty pieces are dropped; no
-    batch is empty."""
+    batch is empty.
+
+    With ``networks``, a capture's batches also carry the locality columns of
+    :func:`hedgerow.detect.locality.with_locality`, computed on the numeric addresses (the same
+    answers as on their texts, without parsing them back); a conn.log's are left to it."""
     from hedgerow.flows.build import flow_arrays, join_arrays
 
     pending: list[FlowBatch | FlowArrays] = []
@@ -139,20 +149,23 @@ def rebatch(pieces: Iterable[FlowPiece], min_rows: int = REBATCH_ROWS) -> Iterat
         pending.append(item)
         rows += height
         if rows >= min_rows:
-            yield _joined(pending)
+            yield _joined(pending, networks)
             rows = 0
     if pending:
-        yield _joined(pending)
+        yield _joined(pending, networks)
 
 
-def _joined(pieces: list[FlowBatch | FlowArrays]) -> FlowBatch:
+def _joined(pieces: list[FlowBatch | FlowArrays], networks: LocalNetworks | None) -> FlowBatch:
     """One frame of consecutive pieces, emptying ``pieces`` (each run of numpy columns is
     freed once joined, before its frame is built): runs of numpy columns are built together,
-    then frames concatenated (a capture gives only numpy columns, a conn.log only frames)."""
+    then frames concatenated (a capture gives only numpy columns, a conn.log only frames).
+    A frame made of numpy columns only gets the locality columns (with ``networks``)."""
+    from hedgerow.detect.locality import ORIG_LOCAL, RESP_LOCAL
     from hedgerow.flows.build import flows_frame, join_arrays
 
     frames: list[FlowBatch] = []
     run: list[FlowArrays] = []
+    locality: list[pl.Series] = []
     pieces.reverse()
     while pieces:
         piece = pieces.pop()
@@ -164,10 +177,17 @@ def _joined(pieces: list[FlowBatch | FlowArrays]) -> FlowBatch:
             arrays = join_arrays(run)
             run.clear()
             frames.append(flows_frame(arrays))
+            if networks is not None:
+                locality = [
+                    pl.Series(name, in_networks(arrays[f"{side}_hi"], arrays[f"{side}_lo"],
+                                                networks))
+                    for name, side in ((ORIG_LOCAL, "orig"), (RESP_LOCAL, "resp"))
+                ]
             del arrays
     if len(frames) > 1:
         return pl.concat(frames, how="vertical_relaxed", rechunk=True)
-    return frames[0].rechunk() if frames[0].n_chunks() > 1 else frames[0]
+    frame = frames[0].rechunk() if frames[0].n_chunks() > 1 else frames[0]
+    return frame.with_columns(locality) if locality else frame
 
 
 def _one_line(text: str, path: Path) -> str:
