@@ -20,7 +20,6 @@ import gc
 import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,7 +33,6 @@ from hedgerow.cli.scaninput import FileRead, expand_inputs, read_flows, rebatch
 from hedgerow.detect.engine import DetectionEngine
 from hedgerow.detect.locality import with_locality
 from hedgerow.detect.ruleload import RuleError
-from hedgerow.flows.schema import FlowBatch
 from hedgerow.intel import IntelError
 from hedgerow.model import Alert, LocalNetworks
 from hedgerow.model.networks import DEFAULT_LOCAL_NETWORKS
@@ -92,9 +90,11 @@ def run_scan(
         outcome = FileRead(file)
         if progress is not None and task is not None:
             progress.update(task, description=file.name)
-        on_batch = _conn_log_flows(collector, outcome) if collector is not None else None
-        for batch in rebatch(read_flows(file, outcome, on_batch, observers)):
-            batch = with_locality(batch, networks)  # once, for the engine and the tally
+        # a conn.log's flows feed the collector (a capture's packets were observed instead)
+        on_batch = collector.add_flows if collector is not None else None
+        for batch in rebatch(read_flows(file, outcome, on_batch, observers), networks=networks):
+            # once, for the engine and the tally (a capture's batches come with it)
+            batch = with_locality(batch, networks)
             engine.process(batch)
             tally.update(batch)
             if progress is not None and task is not None:
@@ -122,18 +122,6 @@ def run_scan(
     if collector is not None:
         attach_collector(result, collector)
     return result
-
-
-def _conn_log_flows(
-    collector: HouseholdCollector, outcome: FileRead
-) -> Callable[[FlowBatch], None]:
-    """Feed a conn.log's flows (not a capture's: its packets were observed) to the collector."""
-
-    def add(batch: FlowBatch) -> None:
-        if outcome.kind == "conn.log":
-            collector.add_flows(batch)
-
-    return add
 
 
 def _size(path: Path) -> int:

@@ -17,11 +17,18 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from hedgerow.capture.batch import PacketBatch
+from hedgerow.flows.rows import FlowRows
 from hedgerow.flows.schema import FlowBatch
+from hedgerow.inventory.addresses import in_networks
+from hedgerow.model import LocalNetworks
+
+if TYPE_CHECKING:
+    from hedgerow.flows.build import FlowArrays
 
 REBATCH_ROWS = 100_000
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz")
@@ -68,15 +75,22 @@ class FileRead:
         return "partial" if self.warnings else "ok"
 
 
+FlowPiece = FlowBatch | list[FlowRows]
+"""What :func:`read_flows` yields: a conn.log's FlowBatch, or the flow-table row chunks that
+ended with one packet batch of a capture (not yet built into a frame)."""
+
+
 def read_flows(
     path: Path,
     outcome: FileRead,
     on_batch: Callable[[FlowBatch], None] | None = None,
     packet_observers: Sequence[Callable[[PacketBatch], None]] = (),
-) -> Iterator[FlowBatch]:
-    """Yield the file's FlowBatches; errors and warnings land in ``outcome``, never raise.
+) -> Iterator[FlowPiece]:
+    """Yield the file's flows as :data:`FlowPiece` s (join them with :func:`rebatch`); errors
+    and warnings land in ``outcome``, never raise.
 
-    ``on_batch`` sees each FlowBatch as read, ``packet_observers`` each PacketBatch of a capture.
+    ``on_batch`` sees each FlowBatch of a conn.log as read, ``packet_observers`` each
+    PacketBatch of a capture.
     """
     from hedgerow.flows.source import FlowSource, sniff
 
@@ -85,11 +99,14 @@ def read_flows(
         try:
             outcome.kind = sniff(path)
             source = FlowSource([path], packet_observers=packet_observers)
-            for batch in source:
-                outcome.flows += batch.height
-                if on_batch is not None:
-                    on_batch(batch)
-                yield batch
+            for piece in source.iter_chunks():
+                if isinstance(piece, list):
+                    outcome.flows += sum(chunk.table.a_hi.shape[0] for chunk in piece)
+                else:
+                    outcome.flows += piece.height
+                    if on_batch is not None:
+                        on_batch(piece)
+                yield piece
             outcome.reader_warnings.extend(source.warnings)
         except (OSError, ValueError, RuntimeError, EOFError) as exc:
             outcome.error = _one_line(str(exc), path)
@@ -98,26 +115,79 @@ def read_flows(
     outcome.warnings.extend(_one_line(str(w.message), path) for w in caught)
 
 
-def rebatch(batches: Iterable[FlowBatch], min_rows: int = REBATCH_ROWS) -> Iterator[FlowBatch]:
-    """Join consecutive batches until each holds ``min_rows`` flows (fewer fixed costs per
+def rebatch(
+    pieces: Iterable[FlowPiece],
+    min_rows: int = REBATCH_ROWS,
+    networks: LocalNetworks | None = None,
+) -> Iterator[FlowBatch]:
+    """Join consecutive pieces until each batch holds ``min_rows`` flows (fewer fixed costs per
     detector call; the flows keep their order), each in one contiguous chunk per column (the
-    37 rules' filters and group-bys would otherwise each gather the meter's pieces again)."""
-    pending: list[FlowBatch] = []
+    37 rules' filters and group-bys would otherwise each gather the pieces again). A capture's
+    row chunks are turned into numpy columns as they come
+    (:func:`~hedgerow.flows.build.flow_arrays`, smaller than the rows) and built into
+    one frame per batch, not into a frame each and then joined. Empty pieces are dropped; no
+    batch is empty.
+
+    With ``networks``, a capture's batches also carry the locality columns of
+    :func:`hedgerow.detect.locality.with_locality`, computed on the numeric addresses (the same
+    answers as on their texts, without parsing them back); a conn.log's are left to it."""
+    from hedgerow.flows.build import flow_arrays, join_arrays
+
+    pending: list[FlowBatch | FlowArrays] = []
     rows = 0
-    for batch in batches:
-        pending.append(batch)
-        rows += batch.height
+    for piece in pieces:
+        if isinstance(piece, list):
+            if not piece:
+                continue
+            item: FlowBatch | FlowArrays = join_arrays(
+                [flow_arrays(chunk.table, chunk.pool) for chunk in piece])
+            height = int(item["first_ns"].shape[0])
+        else:
+            item, height = piece, piece.height
+        if height == 0:
+            continue
+        pending.append(item)
+        rows += height
         if rows >= min_rows:
-            yield _joined(pending)
-            pending, rows = [], 0
+            yield _joined(pending, networks)
+            rows = 0
     if pending:
-        yield _joined(pending)
+        yield _joined(pending, networks)
 
 
-def _joined(batches: list[FlowBatch]) -> FlowBatch:
-    if len(batches) > 1:
-        return pl.concat(batches, how="vertical_relaxed", rechunk=True)
-    return batches[0].rechunk() if batches[0].n_chunks() > 1 else batches[0]
+def _joined(pieces: list[FlowBatch | FlowArrays], networks: LocalNetworks | None) -> FlowBatch:
+    """One frame of consecutive pieces, emptying ``pieces`` (each run of numpy columns is
+    freed once joined, before its frame is built): runs of numpy columns are built together,
+    then frames concatenated (a capture gives only numpy columns, a conn.log only frames).
+    A frame made of numpy columns only gets the locality columns (with ``networks``)."""
+    from hedgerow.detect.locality import ORIG_LOCAL, RESP_LOCAL
+    from hedgerow.flows.build import flows_frame, join_arrays
+
+    frames: list[FlowBatch] = []
+    run: list[FlowArrays] = []
+    locality: list[pl.Series] = []
+    pieces.reverse()
+    while pieces:
+        piece = pieces.pop()
+        if not isinstance(piece, dict):
+            frames.append(piece)
+            continue
+        run.append(piece)
+        if not pieces or not isinstance(pieces[-1], dict):
+            arrays = join_arrays(run)
+            run.clear()
+            frames.append(flows_frame(arrays))
+            if networks is not None:
+                locality = [
+                    pl.Series(name, in_networks(arrays[f"{side}_hi"], arrays[f"{side}_lo"],
+                                                networks))
+                    for name, side in ((ORIG_LOCAL, "orig"), (RESP_LOCAL, "resp"))
+                ]
+            del arrays
+    if len(frames) > 1:
+        return pl.concat(frames, how="vertical_relaxed", rechunk=True)
+    frame = frames[0].rechunk() if frames[0].n_chunks() > 1 else frames[0]
+    return frame.with_columns(locality) if locality else frame
 
 
 def _one_line(text: str, path: Path) -> str:

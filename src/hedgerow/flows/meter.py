@@ -1,8 +1,8 @@
 """The flow meter: PacketBatches in, Zeek-style bidirectional flows (FlowBatches) out.
 
 :class:`FlowMeter` is :class:`~hedgerow.flows.rows.RowMeter` (the per-packet state, timeouts
-and table management) with each chunk of ended flow-table rows built into a polars frame by
-:func:`~hedgerow.flows.build.build_flows`.
+and table management) with the chunks of ended flow-table rows of each call built into one
+polars frame (:func:`frame_of`).
 
 Example:
     >>> from hedgerow.capture import open_capture
@@ -15,10 +15,8 @@ Example:
 
 from __future__ import annotations
 
-import polars as pl
-
 from hedgerow.capture.batch import PacketBatch
-from hedgerow.flows.build import build_flows
+from hedgerow.flows.build import flow_arrays, flows_frame, join_arrays
 from hedgerow.flows.rows import ARP_PROTO, FlowRows, MeterConfig, RowMeter
 from hedgerow.flows.schema import FlowBatch, empty_flows
 
@@ -42,8 +40,11 @@ class FlowMeter(RowMeter):
 
 
 def frame_of(chunks: list[FlowRows]) -> FlowBatch:
-    """One FlowBatch of ended flow-table row chunks (empty when none)."""
-    parts = [build_flows(chunk.table, chunk.pool) for chunk in chunks]
-    if not parts:
+    """One FlowBatch of ended flow-table row chunks, in order (empty when none).
+
+    Each chunk's columns are derived in numpy, then joined and built into one frame: one
+    contiguous chunk per column, and the frame's costs paid once however many chunks.
+    """
+    if not chunks:
         return empty_flows()
-    return parts[0] if len(parts) == 1 else pl.concat(parts, rechunk=False)
+    return flows_frame(join_arrays([flow_arrays(chunk.table, chunk.pool) for chunk in chunks]))

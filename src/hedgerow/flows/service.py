@@ -11,9 +11,10 @@ Example:
     >>> pool = np.zeros((2, 2, 128), np.uint8)
     >>> pool[0, 0, :4] = list(b"GET ")
     >>> pool[1, 0, :2] = [1, 0]
-    >>> guess_services(pool, np.array([0, 1], np.int32), np.array([[4, 0], [2, 0]], np.int32),
-    ...     np.array([6, 17], np.int32), np.array([40000, 5353], np.int32),
-    ...     np.array([8081, 53], np.int32)).to_list()
+    >>> codes = service_codes(pool, np.array([0, 1], np.int32),
+    ...     np.array([[4, 0], [2, 0]], np.int32), np.array([6, 17], np.int32),
+    ...     np.array([40000, 5353], np.int32), np.array([8081, 53], np.int32))
+    >>> service_names(codes).to_list()
     ['http', 'dns']
 """
 
@@ -168,21 +169,10 @@ def service_codes(
     )  # fmt: skip
 
 
-def guess_services(
-    pool: npt.NDArray[np.uint8],
-    pl_slot: npt.NDArray[np.int32],
-    payload_len: npt.NDArray[np.int32],
-    proto: npt.NDArray[np.int32],
-    orig_p: npt.NDArray[np.int32],
-    resp_p: npt.NDArray[np.int32],
-) -> pl.Series:
-    """``service`` per flow (null when unknown or when the flow carried no payload).
-
-    Arguments as :func:`service_codes`.
-    """
+def service_names(codes: npt.NDArray[np.int16]) -> pl.Series:
+    """``service`` text per code of :func:`service_codes` (null for -1: unknown or no payload)."""
     import polars as pl
 
-    codes = service_codes(pool, pl_slot, payload_len, proto, orig_p, resp_p)
     known = codes >= 0
     names = pl.Series("service", SERVICE_NAMES, dtype=pl.String).gather(np.where(known, codes, 0))
     return names.set(pl.Series(~known), None) if not known.all() else names

@@ -112,28 +112,35 @@ class FlowSource:
         self.flows = 0
 
     def __iter__(self) -> Iterator[FlowBatch]:
-        for path in self.paths:
-            try:
-                for batch in self._one(path, frames=True):
-                    if not isinstance(batch, FlowRows):
-                        self.flows += batch.height
-                        yield batch
-                self.readable += 1
-            except (CaptureError, ConnLogError, FlowSourceError) as exc:
-                if self.strict:
-                    raise
-                self.errors.append(str(exc))
+        from hedgerow.flows.meter import frame_of
+
+        for item in self.iter_chunks():
+            batch = item if not isinstance(item, list) else frame_of(item)
+            if batch.height:
+                yield batch
 
     def iter_rows(self) -> Iterator[FlowRows | FlowBatch]:
         """Like iterating the source, but a capture's flows come as the meter's ended
         flow-table rows (:class:`~hedgerow.flows.rows.FlowRows`), not built into frames;
         conn.logs still give FlowBatches. No dataframe library is loaded for captures."""
+        for item in self.iter_chunks():
+            if isinstance(item, list):
+                yield from item
+            else:
+                yield item
+
+    def iter_chunks(self) -> Iterator[list[FlowRows] | FlowBatch]:
+        """Like :meth:`iter_rows`, but a capture's flow-table row chunks come as one list per
+        packet batch (the flows that ended with it; the last list, those left at its end), so
+        a caller can build frames of several batches at once
+        (:func:`~hedgerow.flows.meter.frame_of`). Lists may be empty; FlowBatches never are."""
         for path in self.paths:
             try:
-                for item in self._one(path, frames=False):
-                    self.flows += (
-                        item.table.a_hi.shape[0] if isinstance(item, FlowRows) else item.height
-                    )
+                for item in self._one(path):
+                    if isinstance(item, list):
+                        self.flows += sum(chunk.table.a_hi.shape[0] for chunk in item)
+                    else:
+                        self.flows += item.height
                     yield item
                 self.readable += 1
             except (CaptureError, ConnLogError, FlowSourceError) as exc:
@@ -141,9 +148,9 @@ class FlowSource:
                     raise
                 self.errors.append(str(exc))
 
-    def _one(self, path: str, frames: bool) -> Iterator[FlowBatch | FlowRows]:
-        """The flows of one path: FlowBatches from a conn.log; from a capture, FlowBatches
-        (``frames``) or the meter's FlowRows."""
+    def _one(self, path: str) -> Iterator[FlowBatch | list[FlowRows]]:
+        """The flows of one path: FlowBatches from a conn.log; from a capture, the meter's
+        FlowRows chunks per packet batch."""
         kind = sniff(path)
         size = _size(path)
         if kind == "conn.log":
@@ -158,16 +165,7 @@ class FlowSource:
             self.warnings.extend(reader.warnings)
             self._advance(size)
             return
-        if not frames:
-            for chunks in self._capture(path, size):
-                yield from chunks
-            return
-        from hedgerow.flows.meter import frame_of
-
-        for chunks in self._capture(path, size):
-            flows = frame_of(chunks)
-            if flows.height:
-                yield flows
+        yield from self._capture(path, size)
 
     def _capture(self, path: str, size: int) -> Iterator[list[FlowRows]]:
         """Meter a capture: the flows ended by each packet batch, then the rest at its end."""

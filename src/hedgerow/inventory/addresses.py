@@ -65,6 +65,32 @@ def is_group_address(hi: npt.NDArray[np.uint64],
         (~v4 & ((hi >> np.uint64(56)) == 0xFF))
 
 
+def in_networks(hi: npt.NDArray[np.uint64], lo: npt.NDArray[np.uint64],
+                nets: LocalNetworks) -> npt.NDArray[np.bool_]:
+    """Which addresses fall in the networks, each answered as :meth:`LocalNetworks.is_local`
+    answers for its text (IPv4, mapped, against the IPv4 networks only; unspecified addresses
+    like any other); vectorised.
+
+    >>> hi = np.zeros(2, dtype=np.uint64)
+    >>> lo = np.array([0xFFFF_0000_0000, 0xFFFF_C0A8_0101], dtype=np.uint64)
+    >>> in_networks(hi, lo, LocalNetworks.parse(["0.0.0.0/8", "::/0"])).tolist()
+    [True, False]
+    """
+    v4 = is_ipv4(hi, lo)
+    out = np.zeros(hi.shape, dtype=bool)
+    for net in nets.networks:
+        if net.version == 4:
+            mask = np.uint64((0xFFFF_FFFF << (32 - net.prefixlen)) & 0xFFFF_FFFF)
+            base = np.uint64(int(net.network_address))
+            out |= v4 & ((lo & _LOW32 & mask) == base)
+        else:
+            bits = (1 << 128) - (1 << (128 - net.prefixlen)) if net.prefixlen else 0
+            addr = int(net.network_address)
+            out |= ~v4 & ((hi & np.uint64(bits >> 64)) == np.uint64((addr >> 64) & _ALL)) & \
+                ((lo & np.uint64(bits & _ALL)) == np.uint64(addr & _ALL))
+    return out
+
+
 def mac_text(value: int) -> str:
     return int(value).to_bytes(6, "big").hex(":")
 

@@ -1,11 +1,11 @@
 """Build the device inventory from packet batches (and, optionally, flow batches).
 
-Sightings, address bindings, peers and offered services are aggregated with array group-bys
-over each whole batch; only the few packets that describe a device (DHCP, DNS, mDNS, SSDP,
-HTTP heads, TLS hellos; see :mod:`hedgerow.inventory.select`) are parsed one by one.
-Devices are keyed by MAC address; captures without an Ethernet layer (raw IP, some cooked
-captures) give devices keyed by local IP address, folded into the MAC-keyed device when an
-address binding is known.
+Sightings, address bindings, peers and offered services are aggregated with numpy group-bys
+(one stable sort per aggregate, :mod:`hedgerow.inventory.groups`) over each whole batch; only
+the few packets that describe a device (DHCP, DNS, mDNS, SSDP, HTTP heads, TLS hellos; see
+:mod:`hedgerow.inventory.select`) are parsed one by one. Devices are keyed by MAC address;
+captures without an Ethernet layer (raw IP, some cooked captures) give devices keyed by local
+IP address, folded into the MAC-keyed device when an address binding is known.
 
 Example:
     >>> from hedgerow.capture import open_capture
@@ -41,6 +41,7 @@ from hedgerow.inventory.addresses import (
     mac_text,
 )
 from hedgerow.inventory.classify import Classifier
+from hedgerow.inventory.groups import Groups, top_per
 from hedgerow.inventory.observation import LIMIT, DeviceObservation
 from hedgerow.inventory.oui import OuiDatabase
 from hedgerow.inventory.parsers import (
@@ -103,6 +104,11 @@ def _text(hi: int, lo: int) -> str:
     return ip_text(hi, lo)
 
 
+@lru_cache(maxsize=65_536)
+def _mac(value: int) -> str:
+    return mac_text(value)
+
+
 class _Rows:
     """Per-batch locality masks and device keys; address text made only for rows used."""
 
@@ -113,7 +119,8 @@ class _Rows:
         self.dst_local = local_mask(batch.dst_hi, batch.dst_lo, nets)
         self.src_mac = is_unicast_mac(batch.eth_src)
         self.dst_mac = is_unicast_mac(batch.eth_dst)
-        self.has_ip = np.isin(batch.l3, (L3.IPV4, L3.IPV6))
+        self.has_ip = (batch.l3 == L3.IPV4) | (batch.l3 == L3.IPV6)
+        self.dst_group = is_group_address(batch.dst_hi, batch.dst_lo)
 
     def src(self, row: int) -> str:
         return _text(int(self.batch.src_hi[row]), int(self.batch.src_lo[row]))
@@ -128,36 +135,41 @@ class _Rows:
         """
         if not self.src_local[row]:
             return None
-        return mac_text(int(self.batch.eth_src[row])) if self.src_mac[row] else self.src(row)
+        return _mac(int(self.batch.eth_src[row])) if self.src_mac[row] else self.src(row)
 
     def dst_key(self, row: int) -> str | None:
         if not self.dst_local[row]:
             return None
-        return mac_text(int(self.batch.eth_dst[row])) if self.dst_mac[row] else self.dst(row)
+        return _mac(int(self.batch.eth_dst[row])) if self.dst_mac[row] else self.dst(row)
 
-    def frame(self, rows: npt.NDArray[np.intp], **extra: Any) -> pl.DataFrame:
-        """A polars frame of the chosen rows keyed by source device (its MAC, else its
-        address; the other is zero) with the destination address."""
+    def device(self, rows: npt.NDArray[np.intp]) -> tuple[npt.NDArray[np.uint64], ...]:
+        """The source device of the chosen rows as three key columns: its MAC, else its
+        address (the other is zero)."""
         b = self.batch
         mac = self.src_mac[rows]
         zero = np.uint64(0)
-        return pl.DataFrame({
-            "mac": np.where(mac, b.eth_src[rows], zero),
-            "src_hi": np.where(mac, zero, b.src_hi[rows]),
-            "src_lo": np.where(mac, zero, b.src_lo[rows]),
-            "dst_hi": b.dst_hi[rows], "dst_lo": b.dst_lo[rows], **extra})
+        return (np.where(mac, b.eth_src[rows], zero), np.where(mac, zero, b.src_hi[rows]),
+                np.where(mac, zero, b.src_lo[rows]))
 
 
-def _top_per_device(frame: pl.DataFrame, keep: int) -> pl.DataFrame:
-    """The ``keep`` rows with the highest ``len`` per source device (bounds Python work).
+def _best_first(groups: Groups, keep: int) -> list[int]:
+    """Groups keyed by (device, ...), the most rows first (ties in key order), at most
+    ``keep`` per device (the first three keys)."""
+    order = np.argsort(-groups.sizes, kind="stable")
+    return top_per(groups.prefix_ids(3), order, keep).tolist()
 
-    Ties are broken by the other plain columns, so the choice does not depend on the order a
-    group-by happened to produce.
-    """
-    ties = [c for c, t in frame.schema.items()
-            if c != "len" and (t.is_numeric() or t == pl.Boolean)]
-    return (frame.sort(["len", *ties], descending=[True] + [False] * len(ties))
-            .group_by("mac", "src_hi", "src_lo", maintain_order=True).head(keep))
+
+def _peer_texts(groups: Groups, batch: PacketBatch, rows: npt.NDArray[np.intp],
+                wanted: list[int]) -> list[list[str]]:
+    """For the ``wanted`` groups of ``rows``, the texts of the first ``_EXAMPLES`` distinct
+    destinations of each."""
+    hi, lo = batch.dst_hi[rows], batch.dst_lo[rows]
+    every = groups.distinct_firsts(hi, lo, limit=_EXAMPLES)
+    firsts = [every[g] for g in wanted]
+    flat = np.array([r for group in firsts for r in group], dtype=np.intp)
+    texts = iter([_text(h, low) for h, low in zip(hi[flat].tolist(), lo[flat].tolist(),
+                                                   strict=True)])
+    return [[next(texts) for _ in group] for group in firsts]
 
 
 def _is_group_ip(text: str) -> bool:
@@ -214,7 +226,9 @@ class InventoryBuilder:
             "mdns": self._mdns, "ssdp": self._ssdp, "http_request": self._http_request,
             "http_response": self._http_response, "tls": self._tls,
         }
-        data = batch.data.data  # a memoryview: payload bytes sliced without numpy scalars
+        # a memoryview: payload bytes sliced without numpy scalars; a repeat's key copies only
+        # the bytes after its id, and only a message parsed is copied whole
+        data = batch.data.data
         for name, handler in handlers.items():
             skip = _ID_BYTES.get(name)
             chosen = picked[name]
@@ -225,111 +239,112 @@ class InventoryBuilder:
             ends = (batch.payload_off[chosen] + batch.payload_cap[chosen]).tolist()
             ident = zip(batch.eth_src[chosen].tolist(), batch.src_lo[chosen].tolist(),
                         batch.dst_lo[chosen].tolist(), strict=True)
+            repeats = 0
             for row, start, end, (eth, src, dst) in zip(chosen.tolist(), starts, ends, ident,
                                                          strict=True):
-                payload = bytes(data[start:end])
                 if skip is not None:
                     # Repeats (announcements, retried queries) say nothing new: parse once.
-                    seen = hash((name, eth, src, dst, payload[skip:]))
+                    seen = hash((name, eth, src, dst, bytes(data[start + skip : end])))
                     if seen in self._seen:
-                        self.stats.repeats[name] += 1
+                        repeats += 1
                         continue
                     if len(self._seen) >= _SEEN_LIMIT:
                         self._seen.clear()
                     self._seen.add(seen)
                 try:
-                    handler(rows, row, payload)
+                    handler(rows, row, bytes(data[start:end]))
                     self.stats.parsed[name] += 1
                 except MalformedPayload as exc:
                     self.stats.malformed[name] += 1
                     if len(self.stats.examples) < 20:
                         self.stats.examples.append(f"packet at {rows.ts[row]:.6f}: {exc}")
+            if repeats:
+                self.stats.repeats[name] += repeats
 
     def _sightings(self, rows: _Rows) -> None:
         b = rows.batch
-        with_mac = np.nonzero(rows.src_mac)[0]
-        macs = (pl.DataFrame({"mac": b.eth_src[with_mac], "ts": rows.ts[with_mac]})
-                .group_by("mac").agg(pl.col("ts").min().alias("first"),
-                                     pl.col("ts").max().alias("last"), pl.len().alias("n")))
-        for mac, first, last, n in macs.iter_rows():
-            self._get(mac_text(mac)).seen(first, last, n)
+        with_mac = np.flatnonzero(rows.src_mac)
+        macs = Groups(b.eth_src[with_mac])
+        ts = rows.ts[with_mac]
+        for mac, first, last, n in zip(macs.key(0).tolist(), macs.min(ts).tolist(),
+                                       macs.max(ts).tolist(), macs.sizes.tolist(), strict=True):
+            self._get(_mac(mac)).seen(first, last, n)
         local = rows.src_local & (rows.has_ip | (b.l3 == L3.ARP))
         for has_mac in (True, False):
-            sel = np.nonzero(local & (rows.src_mac == has_mac))[0]
+            sel = np.flatnonzero(local & (rows.src_mac == has_mac))
             if sel.size == 0:
                 continue
-            frame = pl.DataFrame({"mac": b.eth_src[sel] if has_mac else np.zeros(sel.size,
-                                                                                 np.uint64),
-                                  "src_hi": b.src_hi[sel], "src_lo": b.src_lo[sel],
-                                  "ts": rows.ts[sel]})
-            groups = (frame.group_by("mac", "src_hi", "src_lo")
-                      .agg(pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last"),
-                           pl.len().alias("n")))
-            for mac, hi, lo, first, last, n in groups.iter_rows():
+            groups = Groups(b.eth_src[sel] if has_mac else np.zeros(sel.size, np.uint64),
+                            b.src_hi[sel], b.src_lo[sel])
+            ts = rows.ts[sel]
+            for mac, hi, lo, first, last, n in zip(
+                    groups.key(0).tolist(), groups.key(1).tolist(), groups.key(2).tolist(),
+                    groups.min(ts).tolist(), groups.max(ts).tolist(), groups.sizes.tolist(),
+                    strict=True):
                 ip = _text(hi, lo)
                 if has_mac:
-                    self._bind(mac_text(mac), ip, first, last)
+                    self._bind(_mac(mac), ip, first, last)
                 else:
                     obs = self._get(ip)
                     obs.seen_ip(ip, first, last)
                     obs.packets += n
 
     def _key(self, mac: int, hi: int, lo: int) -> str:
-        return mac_text(mac) if mac else _text(hi, lo)
+        return _mac(mac) if mac else _text(hi, lo)
 
     def _peers(self, rows: _Rows) -> None:
         b = rows.batch
-        sel = np.nonzero(rows.has_ip & rows.src_local & ~is_group_address(b.dst_hi, b.dst_lo))[0]
-        counts = _top_per_device(
-            rows.frame(sel).group_by("mac", "src_hi", "src_lo", "dst_hi", "dst_lo").len(),
-            _PEER_LIMIT * 2)
-        for mac, shi, slo, dhi, dlo, n in counts.iter_rows():
-            self._get(self._key(mac, shi, slo)).peers[_text(dhi, dlo)] += n
+        sel = np.flatnonzero(rows.has_ip & rows.src_local & ~rows.dst_group)
+        groups = Groups(*rows.device(sel), b.dst_hi[sel], b.dst_lo[sel])
+        keys = [groups.key(i).tolist() for i in range(5)]
+        sizes = groups.sizes.tolist()
+        for g in _best_first(groups, _PEER_LIMIT * 2):
+            mac, shi, slo, dhi, dlo = (k[g] for k in keys)
+            self._get(self._key(mac, shi, slo)).peers[_text(dhi, dlo)] += sizes[g]
 
     def _services(self, rows: _Rows) -> None:
         """TCP services a device answered (SYN-ACK from it), and whether outsiders got in;
-        and the connections it opened (SYN from it), by destination port."""
+        and the connections it opened (SYN from it), by destination port.
+
+        Per device, the (port, inside/outside) entries with the most packets come first (ties
+        in key order), each with the first distinct peers in packet order."""
         b = rows.batch
         tcp = b.proto == 6
         flags = b.tcp_flags & 0x12
-        opened = np.nonzero(tcp & (flags == 0x02) & rows.src_local)[0]
-        conns = _top_per_device(
-            rows.frame(opened, dport=b.dport[opened], outside=~rows.dst_local[opened])
-            .group_by("mac", "src_hi", "src_lo", "dport", "outside")
-            .agg(pl.len().alias("len"), pl.struct("dst_hi", "dst_lo").unique(maintain_order=True)
-                 .head(_EXAMPLES).alias("peers")), LIMIT)
-        for mac, shi, slo, dport, outside, n, peers in conns.iter_rows():
+        opened = np.flatnonzero(tcp & (flags == 0x02) & rows.src_local)
+        conns = Groups(*rows.device(opened), b.dport[opened], ~rows.dst_local[opened])
+        keys = [conns.key(i).tolist() for i in range(5)]
+        sizes = conns.sizes.tolist()
+        best = _best_first(conns, LIMIT)
+        for g, texts in zip(best, _peer_texts(conns, b, opened, best), strict=True):
+            mac, shi, slo, dport, outside = (k[g] for k in keys)
             obs = self._get(self._key(mac, shi, slo))
-            for i, peer in enumerate(peers):
-                obs.add_connection(f"tcp/{dport}", _text(peer["dst_hi"], peer["dst_lo"]),
-                                   outside, n if i == 0 else 0)
-        udp_answer = np.nonzero((b.proto == 17) & rows.src_local & ~rows.dst_local &
-                                ~is_group_address(b.dst_hi, b.dst_lo) &
-                                np.isin(b.sport, UDP_SERVICE_PORTS) & (b.dport != b.sport))[0]
-        udp = (rows.frame(udp_answer, sport=b.sport[udp_answer], ts=rows.ts[udp_answer])
-               .group_by("mac", "src_hi", "src_lo", "sport")
-               .agg(pl.len().alias("len"), pl.col("ts").min().alias("first"),
-                    pl.struct("dst_hi", "dst_lo").unique(maintain_order=True)
-                    .head(_EXAMPLES).alias("peers"))
-               .sort("mac", "src_hi", "src_lo", "sport"))
-        for mac, shi, slo, sport, n, first, peers in udp.iter_rows():
+            for i, peer in enumerate(texts):
+                obs.add_connection(f"tcp/{dport}", peer, outside, sizes[g] if i == 0 else 0)
+        udp_out = np.flatnonzero((b.proto == 17) & rows.src_local & ~rows.dst_local &
+                                 ~rows.dst_group)
+        sport = b.sport[udp_out]
+        udp_answer = udp_out[np.isin(sport, UDP_SERVICE_PORTS) & (b.dport[udp_out] != sport)]
+        udp = Groups(*rows.device(udp_answer), b.sport[udp_answer])
+        peers = _peer_texts(udp, b, udp_answer, list(range(len(udp))))
+        for mac, shi, slo, sport, n, first, texts in zip(
+                *(udp.key(i).tolist() for i in range(4)), udp.sizes.tolist(),
+                udp.min(rows.ts[udp_answer]).tolist(), peers, strict=True):
             obs = self._get(self._key(mac, shi, slo))
-            for i, peer in enumerate(peers):
-                obs.add_service(f"udp/{sport}", first, _text(peer["dst_hi"], peer["dst_lo"]),
-                                n if i == 0 else 0)
-        answered = np.nonzero(tcp & (flags == 0x12) & rows.src_local)[0]
-        grouped = _top_per_device(
-            rows.frame(answered, sport=b.sport[answered], outside=~rows.dst_local[answered],
-                       ts=rows.ts[answered])
-            .group_by("mac", "src_hi", "src_lo", "sport", "outside")
-            .agg(pl.len().alias("len"), pl.col("ts").min().alias("first"),
-                 pl.struct("dst_hi", "dst_lo").unique(maintain_order=True)
-                 .head(_EXAMPLES).alias("peers")), LIMIT)
-        for mac, shi, slo, sport, outside, n, first, peers in grouped.iter_rows():
+            for i, peer in enumerate(texts):
+                obs.add_service(f"udp/{sport}", first, peer, n if i == 0 else 0)
+        answered = np.flatnonzero(tcp & (flags == 0x12) & rows.src_local)
+        served = Groups(*rows.device(answered), b.sport[answered], ~rows.dst_local[answered])
+        keys = [served.key(i).tolist() for i in range(5)]
+        sizes = served.sizes.tolist()
+        firsts = served.min(rows.ts[answered]).tolist()
+        best = _best_first(served, LIMIT)
+        for g, texts in zip(best, _peer_texts(served, b, answered, best), strict=True):
+            mac, shi, slo, sport, outside = (k[g] for k in keys)
             obs = self._get(self._key(mac, shi, slo))
-            names = [_text(p["dst_hi"], p["dst_lo"]) for p in peers] if outside else [None]
-            for i, peer in enumerate(names):
-                obs.add_service(f"tcp/{sport}", first, peer, n if i == 0 else 0)
+            clients: list[str | None] = list(texts) if outside else [None]
+            for i, client in enumerate(clients):
+                obs.add_service(f"tcp/{sport}", firsts[g], client, sizes[g] if i == 0 else 0)
 
     # ------------------------------------------------------------------ parsers
     def _dhcp(self, rows: _Rows, row: int, payload: bytes) -> None:

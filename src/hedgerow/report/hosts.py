@@ -1,6 +1,7 @@
 """Which local devices the scanned traffic shows: addresses, flow counts, first and last seen.
 
-Counting is columnar (one group-by per batch); the number of hosts kept is bounded.
+Counting is columnar (one group-by per batch, merged into the running tally); the number of
+hosts kept is bounded.
 
 Example:
     >>> import polars as pl
@@ -72,11 +73,11 @@ class HostTally:
                     pl.col("ts"),
                 )
             )
-        both = pl.concat(sides).drop_nulls("address").collect()
-        uniq = both["address"].unique()
-        local = uniq.filter(~_group_mask(uniq))
+        # one plan: both sides, grouped by address; broadcast and multicast addresses are
+        # dropped from the (few) groups rather than from every row
         part = (
-            both.filter(pl.col("address").is_in(local.implode()))
+            pl.concat(sides)
+            .drop_nulls("address")
             .group_by("address")
             .agg(
                 pl.col("mac").drop_nulls().first(),
@@ -84,7 +85,9 @@ class HostTally:
                 pl.col("ts").min().alias("first_seen"),
                 pl.col("ts").max().alias("last_seen"),
             )
+            .collect()
         )
+        part = part.filter(~_group_mask(part["address"]))
         frame = (
             part if self._frame is None else pl.concat([self._frame, part], how="vertical_relaxed")
         )
