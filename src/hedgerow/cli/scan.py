@@ -79,7 +79,6 @@ def run_scan(
     tally = HostTally(networks)
     alerts: list[Alert] = []
     outcomes: list[InputOutcome] = []
-    rules = 0
     task = progress.add_task("scanning", total=sum(_size(f) for f in files)) if progress else None
     template = DetectionEngine.from_rule_dirs(rule_dirs, networks=networks, intel_files=intel_files)
     engine = template.fresh()
