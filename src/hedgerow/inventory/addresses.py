@@ -41,19 +41,8 @@ def local_mask(hi: npt.NDArray[np.uint64], lo: npt.NDArray[np.uint64],
                nets: LocalNetworks) -> npt.NDArray[np.bool_]:
     """Which addresses fall in the local networks (unspecified ones never do); vectorised."""
     v4 = is_ipv4(hi, lo)
-    out = np.zeros(hi.shape, dtype=bool)
-    for net in nets.networks:
-        if net.version == 4:
-            mask = np.uint64((0xFFFF_FFFF << (32 - net.prefixlen)) & 0xFFFF_FFFF)
-            base = np.uint64(int(net.network_address))
-            out |= v4 & ((lo & _LOW32 & mask) == base)
-        else:
-            bits = (1 << 128) - (1 << (128 - net.prefixlen)) if net.prefixlen else 0
-            addr = int(net.network_address)
-            out |= ((hi & np.uint64(bits >> 64)) == np.uint64((addr >> 64) & _ALL)) & \
-                   ((lo & np.uint64(bits & _ALL)) == np.uint64(addr & _ALL))
     unspecified = ((hi == 0) & (lo == 0)) | (v4 & ((lo & _LOW32) == 0))
-    return out & ~unspecified
+    return _network_match(hi, lo, v4, nets, mapped_in_v6=True) & ~unspecified
 
 
 def is_group_address(hi: npt.NDArray[np.uint64],
@@ -76,7 +65,14 @@ def in_networks(hi: npt.NDArray[np.uint64], lo: npt.NDArray[np.uint64],
     >>> in_networks(hi, lo, LocalNetworks.parse(["0.0.0.0/8", "::/0"])).tolist()
     [True, False]
     """
-    v4 = is_ipv4(hi, lo)
+    return _network_match(hi, lo, is_ipv4(hi, lo), nets, mapped_in_v6=False)
+
+
+def _network_match(hi: npt.NDArray[np.uint64], lo: npt.NDArray[np.uint64],
+                   v4: npt.NDArray[np.bool_], nets: LocalNetworks, *,
+                   mapped_in_v6: bool) -> npt.NDArray[np.bool_]:
+    """Addresses inside any of the networks; IPv4 ones (``v4``) match the IPv4 networks, and
+    the IPv6 networks too (as ``::ffff:a.b.c.d``) when ``mapped_in_v6``."""
     out = np.zeros(hi.shape, dtype=bool)
     for net in nets.networks:
         if net.version == 4:
@@ -86,8 +82,9 @@ def in_networks(hi: npt.NDArray[np.uint64], lo: npt.NDArray[np.uint64],
         else:
             bits = (1 << 128) - (1 << (128 - net.prefixlen)) if net.prefixlen else 0
             addr = int(net.network_address)
-            out |= ~v4 & ((hi & np.uint64(bits >> 64)) == np.uint64((addr >> 64) & _ALL)) & \
+            hit = ((hi & np.uint64(bits >> 64)) == np.uint64((addr >> 64) & _ALL)) & \
                 ((lo & np.uint64(bits & _ALL)) == np.uint64(addr & _ALL))
+            out |= hit if mapped_in_v6 else hit & ~v4
     return out
 
 
