@@ -9,6 +9,7 @@ from hedgerow.detect.masks import BatchMasks
 from hedgerow.detect.match import compile_filter
 from hedgerow.detect.ruleload import builtin_rules_dir
 from hedgerow.detect.threshold import BINARY_COLUMNS, ThresholdDetector
+from hedgerow.flows.schema import with_derived
 from hedgerow.flows.source import iter_flows
 
 
@@ -30,8 +31,8 @@ def test_prefetched_masks_equal_each_rules_filter_on_real_payloads() -> None:
     flows = pl.concat([b for p in paths for b in iter_flows([p])], how="vertical_relaxed")
     engine = DetectionEngine.from_rule_dirs()
     detectors = [d for d in engine.detectors if isinstance(d, ThresholdDetector)]
-    masks = BatchMasks(flows.with_columns(pl.lit(True).alias("_orig_local"),
-                                          pl.lit(True).alias("_resp_local")))
+    masks = BatchMasks(with_derived(flows.with_columns(pl.lit(True).alias("_orig_local"),
+                                                       pl.lit(True).alias("_resp_local"))))
     masks.prefetch(d.filter_plans for d in detectors)
     repeated = selected = 0
     for det in detectors:

@@ -52,7 +52,7 @@ def test_terminal_groups_by_device_with_meaning(corpus: Path) -> None:
     render(_hns(corpus), console)
     text = console.export_text()
     assert "192.168.2.16" in text and "probing other machines" in text
-    assert "attacks on your devices = 2 : 0" in text
+    assert "attacks on your devices = 4 : 0" in text  # telnet, 8080 and 9527 scans, p2p
 
 
 def test_scan_cli_writes_outputs_and_survives_a_corrupt_capture(

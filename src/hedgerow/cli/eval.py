@@ -28,7 +28,7 @@ from rich.table import Table
 from hedgerow.evaluate.runner import evaluate
 from hedgerow.evaluate.summary import SourceSummary, summarize
 from hedgerow.evaluate.truth import CaptureTruth, GroundTruth, TruthError, load_ground_truth
-from hedgerow.flows.source import iter_flows
+from hedgerow.flows.resolved import judged_flows
 
 if TYPE_CHECKING:  # the models (numba, scipy) load only when the anomaly detector is scored
     from hedgerow.anomaly.baseline import Baseline
@@ -210,7 +210,7 @@ def eval_cmd(
     for gt, root in truths:
         base = root if root != Path() else corpus
         scores = evaluate(
-            gt, base, lambda p: iter_flows([p]), rule_dirs=rule_dirs, intel_files=intel_files
+            gt, base, judged_flows, rule_dirs=rule_dirs, intel_files=intel_files
         )
         summaries.append(summarize(gt.source, scores))
     console.print(_table(summaries))

@@ -18,7 +18,7 @@ from rich.table import Table
 from hedgerow.detect.ruleload import RuleError, builtin_rules_dir, load_rules
 from hedgerow.detect.ruleschema import ThresholdRule
 from hedgerow.detect.ruletest import find_cases, run_case
-from hedgerow.flows.source import iter_flows
+from hedgerow.flows.resolved import judged_flows
 
 
 @click.group("rules")
@@ -83,7 +83,7 @@ def test_rules(folder: Path | None) -> None:
     extra = [] if folder is None else [folder]
     failed = 0
     for case in cases:
-        result = run_case(case, extra, lambda p: iter_flows([p]))
+        result = run_case(case, extra, judged_flows)
         if result.passed:
             console.print(
                 f"[green]PASS[/green] {case.path}  ({len(result.alerts)} alerts)", highlight=False

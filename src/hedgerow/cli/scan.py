@@ -33,6 +33,7 @@ from hedgerow.cli.scaninput import FileRead, expand_inputs, read_flows, rebatch
 from hedgerow.detect.engine import DetectionEngine
 from hedgerow.detect.locality import with_locality
 from hedgerow.detect.ruleload import RuleError
+from hedgerow.flows.resolved import ResolutionRecord
 from hedgerow.intel import IntelError
 from hedgerow.model import Alert, LocalNetworks
 from hedgerow.model.networks import DEFAULT_LOCAL_NETWORKS
@@ -71,6 +72,10 @@ def run_scan(
 
     With ``household`` the device inventory is built from the same read (the packets the flow
     meter sees) and attached for the report's devices/findings/risk sections.
+
+    The DNS answers in a capture's packets give each flow ``_resp_resolved``
+    (:mod:`hedgerow.flows.resolved`; null for conn.logs); they carry across files like the
+    detectors' state.
     """
     networks = LocalNetworks.parse(home_nets or DEFAULT_LOCAL_NETWORKS)
     collector = HouseholdCollector(networks) if household else None
@@ -82,18 +87,21 @@ def run_scan(
     task = progress.add_task("scanning", total=sum(_size(f) for f in files)) if progress else None
     template = DetectionEngine.from_rule_dirs(rule_dirs, networks=networks, intel_files=intel_files)
     engine = template.fresh()
+    record = ResolutionRecord()
     rules = len(engine.detectors)
     for file in files:
         if not continuous:
             engine = template.fresh()
+            record = ResolutionRecord()
         outcome = FileRead(file)
         if progress is not None and task is not None:
             progress.update(task, description=file.name)
         # a conn.log's flows feed the collector (a capture's packets were observed instead)
         on_batch = collector.add_flows if collector is not None else None
-        for batch in rebatch(read_flows(file, outcome, on_batch, observers), networks=networks):
+        pieces = read_flows(file, outcome, on_batch, [*observers, record.observe])
+        for batch in rebatch(pieces, networks=networks):
             # once, for the engine and the tally (a capture's batches come with it)
-            batch = with_locality(batch, networks)
+            batch = record.judge(with_locality(batch, networks))
             engine.process(batch)
             tally.update(batch)
             if progress is not None and task is not None:

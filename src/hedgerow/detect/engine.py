@@ -37,7 +37,7 @@ from hedgerow.detect.masks import BatchMasks
 from hedgerow.detect.ruleload import builtin_rules_dir, load_rules
 from hedgerow.detect.ruleschema import Rule
 from hedgerow.detect.threshold import ThresholdDetector
-from hedgerow.flows.schema import FlowBatch
+from hedgerow.flows.schema import FlowBatch, with_derived
 from hedgerow.intel import IndicatorSet, builtin_intel_files, load_indicators
 from hedgerow.model import Alert, LocalNetworks
 
@@ -92,7 +92,7 @@ class DetectionEngine:
             self._watermark = max(self._watermark, float(top))  # type: ignore[arg-type]
         if flows.n_chunks() > 1:
             flows = flows.rechunk()  # once here, not in each rule's filter and group-by
-        flows = with_locality(flows, self.ctx.networks)
+        flows = with_derived(with_locality(flows, self.ctx.networks))
         masks = BatchMasks(flows)
         masks.prefetch(self._plans)
         ctx = replace(self.ctx, masks=masks)

@@ -22,7 +22,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hedgerow.detect.match import Condition
-from hedgerow.flows.schema import FLOW_SCHEMA
+from hedgerow.flows.schema import DERIVED_SCHEMA, FLOW_SCHEMA
 from hedgerow.model import AlertKind, Severity
 
 HOST_COLUMNS = ("id.orig_h", "id.resp_h")
@@ -90,7 +90,7 @@ class ThresholdRule(RuleBase):
             if name is not None and name not in FLOW_SCHEMA:
                 raise ValueError(f"unknown flow column {name!r}")
         for cond in self.filter:
-            unknown = cond.columns() - set(FLOW_SCHEMA)
+            unknown = cond.columns() - set(FLOW_SCHEMA) - set(DERIVED_SCHEMA)
             if unknown:
                 raise ValueError(f"filter uses unknown flow column(s) {sorted(unknown)}")
         return self

@@ -32,7 +32,7 @@ from hedgerow.detect.masks import BatchMasks, FilterPlan
 from hedgerow.detect.match import required_content
 from hedgerow.detect.ruleschema import ThresholdRule
 from hedgerow.detect.windows import Episode, WindowAggregator
-from hedgerow.flows.schema import FLOW_SCHEMA, FlowBatch
+from hedgerow.flows.schema import FLOW_SCHEMA, FlowBatch, with_derived
 from hedgerow.model import Alert
 
 BINARY_COLUMNS = frozenset(c for c, t in FLOW_SCHEMA.items() if t == pl.Binary())
@@ -91,7 +91,7 @@ class ThresholdDetector(Detector):
     def process(self, flows: FlowBatch, ctx: DetectContext) -> list[Alert]:
         if flows.height == 0:
             return []
-        flows = with_locality(flows, ctx.networks)
+        flows = with_derived(with_locality(flows, ctx.networks))
         shared = ctx.masks is not None and ctx.masks.frame is flows
         masks = ctx.masks if shared and ctx.masks is not None else BatchMasks(flows)
         top = masks.newest

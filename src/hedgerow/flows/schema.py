@@ -68,6 +68,16 @@ HEDGEROW_FLOW_SCHEMA: dict[str, pl.DataType] = {
 
 FLOW_SCHEMA: dict[str, pl.DataType] = {**ZEEK_CONN_SCHEMA, **HEDGEROW_FLOW_SCHEMA}
 
+RESP_RESOLVED = "_resp_resolved"
+DERIVED_SCHEMA: dict[str, pl.DataType] = {RESP_RESOLVED: pl.Boolean()}
+"""Columns the scan adds to a batch from what it observed besides the flow (rules may filter
+on them; null where the source cannot tell, and every source but a capture read by
+``hedgerow scan`` is such a source).
+
+- ``_resp_resolved``: the responder's address was given to the originator in a DNS answer
+  before the flow started and has not expired (:mod:`hedgerow.flows.resolved`).
+"""
+
 
 def empty_flows() -> FlowBatch:
     """A FlowBatch with no rows and the full schema."""
@@ -87,3 +97,15 @@ def conform(frame: pl.DataFrame) -> FlowBatch:
             exprs.append(pl.lit(None, dtype=dtype).alias(name))
     extra = [pl.col(c) for c in frame.columns if c not in FLOW_SCHEMA]
     return frame.select(exprs + extra)
+
+
+def with_derived(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with every :data:`DERIVED_SCHEMA` column it lacks, as nulls.
+
+    Example:
+        >>> with_derived(empty_flows())["_resp_resolved"].dtype
+        Boolean
+    """
+    missing = [pl.lit(None, dtype=t).alias(c) for c, t in DERIVED_SCHEMA.items()
+               if c not in frame.columns]
+    return frame.with_columns(missing) if missing else frame

@@ -37,6 +37,7 @@ from hedgerow.capture.batch import PacketBatch
 from hedgerow.detect.engine import DetectionEngine
 from hedgerow.flows.live import LiveFlowMeter
 from hedgerow.flows.meter import MeterConfig
+from hedgerow.flows.resolved import ResolutionRecord
 from hedgerow.flows.schema import FlowBatch
 from hedgerow.model import Alert, LocalNetworks
 from hedgerow.sense.devices import DeviceKinds
@@ -68,8 +69,10 @@ class StreamAnalyzer:
     no more than about a fifth of the sensor's CPU (a check that used 0.2 CPU-seconds waits
     0.8 s for the next; CPU, not wall time, so other programs' load does not slow the checks),
     but never wait more than ``early_max_gap_s``. Every ``early_full_every_s`` (at most a ninth
-    of the CPU) a check looks at every open flow. With ``devices`` every batch also feeds the
-    running inventory the decision engine asks for device kinds.
+    of the CPU) a check looks at every open flow. Every batch's DNS answers give the flows
+    ``_resp_resolved``, as in ``hedgerow scan`` (:mod:`hedgerow.flows.resolved`). With
+    ``devices`` every batch also feeds the running inventory the decision engine asks for
+    device kinds.
     """
 
     def __init__(self, engine: DetectionEngine, meter_config: MeterConfig | None = None,
@@ -79,6 +82,7 @@ class StreamAnalyzer:
                  devices: DeviceKinds | None = None) -> None:
         self.engine = engine
         self.devices = devices
+        self.resolved = ResolutionRecord()
         self.meter = LiveFlowMeter(meter_config)
         self.early_every_s = early_every_s
         self.early_max_gap_s = early_max_gap_s
@@ -119,6 +123,7 @@ class StreamAnalyzer:
             self._last_ns = max(self._last_ns, int(batch.ts_ns.max()))
         if self.devices is not None:
             self.devices.observe(batch)
+        self.resolved.observe(batch)
         self._hold(self.meter.add(batch))
         due = self._last_ns - self._last_detect_ns >= self.detect_every_s * _NS
         return self._detect() if due or self._pending_rows >= self.max_pending else []
@@ -155,7 +160,7 @@ class StreamAnalyzer:
         alerts: list[Alert] = []
         if candidates.height:
             trial = _trial_copy(self.engine)
-            trial.process(candidates.sort("ts"))
+            trial.process(self.resolved.judge(candidates).sort("ts"))
             alerts = self._raise(trial.finish(), "early")
         cost = time.process_time() - started
         self.last_early_cost_s = cost
@@ -186,7 +191,7 @@ class StreamAnalyzer:
             return []
         flows = pl.concat(self._pending) if len(self._pending) > 1 else self._pending[0]
         self._pending, self._pending_rows = [], 0
-        self.engine.process(flows.sort("ts"))
+        self.engine.process(self.resolved.judge(flows).sort("ts"))
         return self._raise(self.engine.drain(), "final")
 
     def _raise(self, alerts: list[Alert], stage: str) -> list[Alert]:
