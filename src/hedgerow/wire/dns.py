@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ipaddress
 import struct
+from contextlib import suppress
 from dataclasses import dataclass
 
 from hedgerow.wire.base import MalformedPayload, printable
@@ -234,7 +235,8 @@ def dns_answers(payload: bytes, *, length_prefixed: bool = False) -> DnsAnswers:
     records: list[DnsAnswer] = []
     known: dict[int, str] = {}
     pos = 12
-    try:
+    # a cut or malformed record ends the reading: the records complete before it stand
+    with suppress(MalformedPayload):
         for i in range(counts[0]):
             name, _qtype, pos = _question(payload, pos, known)
             if i == 0:
@@ -246,6 +248,4 @@ def dns_answers(payload: bytes, *, length_prefixed: bool = False) -> DnsAnswers:
                 value, _port = _rdata(payload, rtype, start, rdlength, known)
                 if isinstance(value, str) and (rtype == TYPE_CNAME or "." in value or ":" in value):
                     records.append(DnsAnswer(name.lower(), rtype, value.lower(), ttl))
-    except MalformedPayload:
-        pass
     return DnsAnswers(question, tuple(records))
