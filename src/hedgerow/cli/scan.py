@@ -30,7 +30,7 @@ from hedgerow.assess.household import HouseholdCollector
 from hedgerow.assess.sections import assessment_for, attach_collector, register_sections
 from hedgerow.cli.scanhub import check_hub_options, send_scan
 from hedgerow.cli.scaninput import FileRead, expand_inputs, read_flows, rebatch
-from hedgerow.detect.engine import DetectionEngine
+from hedgerow.detect.engine import OFFLINE_DEFER_ROWS, DetectionEngine
 from hedgerow.detect.locality import with_locality
 from hedgerow.detect.ruleload import RuleError
 from hedgerow.flows.resolved import ResolutionRecord
@@ -85,7 +85,8 @@ def run_scan(
     alerts: list[Alert] = []
     outcomes: list[InputOutcome] = []
     task = progress.add_task("scanning", total=sum(_size(f) for f in files)) if progress else None
-    template = DetectionEngine.from_rule_dirs(rule_dirs, networks=networks, intel_files=intel_files)
+    template = DetectionEngine.from_rule_dirs(rule_dirs, networks=networks, intel_files=intel_files,
+                                              defer_rows=OFFLINE_DEFER_ROWS)
     engine = template.fresh()
     record = ResolutionRecord()
     rules = len(engine.detectors)

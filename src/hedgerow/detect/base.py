@@ -38,6 +38,10 @@ class DetectContext:
     lateness: float = 300.0
     """How far (event-time seconds) a flow's start may lag the newest flow seen: flows are
     reported when they end, so windows stay open this long (Zeek's TCP inactivity timeout)."""
+    defer_rows: int = 0
+    """Windowed detectors judge closed windows once this many of their rows are buffered (0:
+    at every batch, as a live sensor must); an offline scan defers for fewer, larger
+    judgements with the same alerts."""
     masks: BatchMasks | None = None
     """The current batch's filter masks, shared by the rules (set by the engine per batch)."""
 

@@ -115,9 +115,10 @@ class IntelDetector(Detector):
         if hits:
             matched = pl.concat([h.select(_COLUMNS) for h in hits], how="vertical_relaxed")
             matched = matched.unique(subset=["uid", "_ind"], keep="first", maintain_order=True)
-        return self._alerts(
-            self._agg.update(matched, watermark=self._watermark, lateness=ctx.lateness), ctx
+        episodes = self._agg.update(
+            matched, watermark=self._watermark, lateness=ctx.lateness, defer_rows=ctx.defer_rows
         )
+        return self._alerts(episodes, ctx)
 
     def finish(self, ctx: DetectContext) -> list[Alert]:
         return self._alerts(self._agg.flush(), ctx)

@@ -75,9 +75,10 @@ class P2PDetector(Detector):
             .select("ts", "uid", "id.orig_h", "id.resp_h", "id.resp_p", "_size")
             .collect()
         )
-        return self._alerts(
-            self._agg.update(sel, watermark=self._watermark, lateness=ctx.lateness), ctx
+        episodes = self._agg.update(
+            sel, watermark=self._watermark, lateness=ctx.lateness, defer_rows=ctx.defer_rows
         )
+        return self._alerts(episodes, ctx)
 
     def finish(self, ctx: DetectContext) -> list[Alert]:
         return self._alerts(self._agg.flush(), ctx)

@@ -110,6 +110,7 @@ class ThresholdDetector(Detector):
             selected,
             watermark=self._watermark,
             lateness=ctx.lateness,
+            defer_rows=ctx.defer_rows,
         )
         return self._alerts(episodes, ctx)
 

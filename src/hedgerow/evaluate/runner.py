@@ -23,7 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
-from hedgerow.detect.engine import DetectionEngine
+from hedgerow.detect.engine import OFFLINE_DEFER_ROWS, DetectionEngine
 from hedgerow.evaluate.score import CaptureScore, score_capture
 from hedgerow.evaluate.truth import GroundTruth
 from hedgerow.flows.schema import FLOW_SCHEMA, FlowBatch
@@ -54,7 +54,7 @@ def evaluate(
             continue
         networks = LocalNetworks.parse(entry.home_net) if entry.home_net else None
         template = DetectionEngine.from_rule_dirs(
-            rule_dirs, networks=networks, intel_files=intel_files
+            rule_dirs, networks=networks, intel_files=intel_files, defer_rows=OFFLINE_DEFER_ROWS
         )
         for file in files:
             engine = template.fresh()
