@@ -1,4 +1,5 @@
-"""Deferred judging (offline reading) gives exactly the alerts of judging at every batch."""
+"""Deferred judging (offline reading) and the split evidence pass give exactly the alerts of
+judging every batch in one pass."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from hedgerow.detect import windows
 from hedgerow.detect.engine import DetectionEngine
 from hedgerow.flows.source import iter_flows
 
@@ -30,3 +32,13 @@ def test_deferred_judging_gives_the_same_alerts(corpus: Path, name: str) -> None
     assert every_batch, f"{name} should raise alerts (the comparison would be empty)"
     for defer_rows in (500, 10**9):
         assert _alerts(corpus / name, defer_rows) == every_batch
+
+
+@pytest.mark.parametrize("name", CAPTURES)
+def test_evidence_gathered_after_the_hot_test_gives_the_same_alerts(
+    corpus: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(windows, "EVIDENCE_PASS_ROWS", 10**9)
+    one_pass = _alerts(corpus / name, defer_rows=10**9)
+    monkeypatch.setattr(windows, "EVIDENCE_PASS_ROWS", 0)
+    assert _alerts(corpus / name, defer_rows=10**9) == one_pass

@@ -33,6 +33,9 @@ import polars as pl
 DISTINCT_CAP = 10_000
 SAMPLE = 20
 UID_SAMPLE = 50
+EVIDENCE_PASS_ROWS = 20_000
+"""Up to this many rows a window judgement gathers the evidence in the pass that takes the
+measures; above it (a flood's rows), only for the keys that may take an episode."""
 _FLAT = {"keep_nulls": False, "empty_as_null": False}
 
 
@@ -96,10 +99,11 @@ class WindowAggregator:
     State is the batch rows of windows still open (each buffered batch whole, with the range
     of windows it spans, split only at the closing boundary) plus the rows of the last closed
     window (for the two-window measure). When windows close, a count (and sum) over hash
-    buckets of the keys drops the rows of keys that certainly cannot be hot; one group-by
-    over the rest gives each (key, window) its counts and distinct count; the hot test pairs
-    each window with the one before; only then are the evidence samples gathered, for the
-    rows of hot keys and keys with an episode open, and folded into their episodes.
+    buckets of the keys drops the rows of keys that certainly cannot be hot; a group-by over
+    the rest gives each (key, window) its counts and distinct count (with the evidence
+    samples, when the rows are few); the hot test pairs each window with the one before; the
+    evidence of hot keys and keys with an episode open (gathered then, for many rows) is
+    folded into their episodes.
     """
 
     def __init__(
@@ -227,9 +231,9 @@ class WindowAggregator:
         return rows.group_by(self._kw).agg(self._measures())
 
     def _window_stats(self, rows: pl.DataFrame) -> pl.DataFrame:
-        """Per (key, window) of the keys an episode may take: the measures with the evidence
-        (first and last start, samples of uids, targets, ports, actors and the distinct
-        values). An actor or target among the key columns has no sample (the key names it)."""
+        """Per (key, window): the measures with the evidence (first and last start, samples
+        of uids, targets, ports, actors and the distinct values). An actor or target among
+        the key columns has no sample (the key names it)."""
         distinct = pl.col("_d").drop_nulls()
         nothing = pl.lit([], dtype=pl.List(pl.String))
         aggs = [
@@ -280,17 +284,24 @@ class WindowAggregator:
         self._last = last if last.height else None
         sub = self._sketch(rows)
         hot_set: set[tuple[tuple[object, ...], int]] = set()
+        stats = None
         if sub.height:
-            hot_set = self._hot(self._eligible(self._counts(sub)), sub, first, closed_through)
+            # few rows: the evidence in the same pass as the measures; many (a flood's):
+            # measures first, evidence for the keys that may take an episode only
+            stats = self._window_stats(sub) if sub.height <= EVIDENCE_PASS_ROWS else None
+            measures = self._eligible(self._counts(sub) if stats is None else stats)
+            hot_set = self._hot(measures, sub, first, closed_through)
         keys = {k for k, _ in hot_set} | set(self._episodes)
         out: list[Episode] = []
         if keys:
             by_key: dict[tuple[object, ...], list[dict[str, object]]] = {}
-            chosen = sub.join(self._key_frame(keys, sub), on=self.keys, how="semi",
-                              nulls_equal=True) if sub.height else sub
-            if chosen.height:
-                stats = self._window_stats(chosen)
-                for r in stats.sort(self._kw).iter_rows(named=True):
+            if sub.height:
+                chosen = (stats if stats is not None else sub).join(
+                    self._key_frame(keys, sub), on=self.keys, how="semi", nulls_equal=True
+                )
+                if stats is None and chosen.height:
+                    chosen = self._window_stats(chosen)
+                for r in chosen.sort(self._kw).iter_rows(named=True):
                     by_key.setdefault(tuple(r[k] for k in self.keys), []).append(r)
             for key in sorted(keys, key=_order):
                 out.extend(self._advance(key, by_key.get(key, []), hot_set, first))
