@@ -29,6 +29,11 @@ import polars as pl
 
 from hedgerow.detect.match import Condition, compile_filter, content_filter
 
+WORD_COLUMNS = frozenset({"proto", "conn_state", "history", "service"})
+"""Text columns of few distinct values per batch: their tests are answered per value..."""
+WORDS_BY_VALUE_ROWS = 8192
+"""...in batches of at least this many rows (below, one pass over the rows costs less)."""
+
 
 @dataclass(frozen=True)
 class FilterPlan:
@@ -43,6 +48,9 @@ class FilterPlan:
     payload: str | None = None
     """The binary column a payload test reads (tested once per distinct value, see
     :meth:`BatchMasks.prefetch`)."""
+    word: str | None = None
+    """The text column of few values (protocol, state, history, service) a test reads:
+    tested once per distinct value in every batch."""
 
     @classmethod
     def of(
@@ -80,7 +88,9 @@ class FilterPlan:
                 return cls._group(op, [cls._node(c, binary) for c in group])
         key = cond.model_dump_json(exclude_none=True, by_alias=True)
         payload = cond.field if cond.field in binary else None
-        return cls("leaf", f"leaf:{key}", expr=compile_filter([cond], binary), payload=payload)
+        word = cond.field if cond.field in WORD_COLUMNS else None
+        expr = compile_filter([cond], binary)
+        return cls("leaf", f"leaf:{key}", expr=expr, payload=payload, word=word)
 
     @classmethod
     def _group(cls, op: str, parts: list[FilterPlan]) -> FilterPlan:
@@ -135,7 +145,8 @@ class BatchMasks:
         rows) and its filter, whose conditions are then evaluated in that subset. There the
         payload tests (many literals each) are evaluated once per distinct payload when
         payloads repeat (the same requests and banners again and again), each row then
-        taking its payload's answers."""
+        taking its payload's answers; in a large batch, so are the tests on the protocol,
+        state, history and service texts (a few dozen distinct values)."""
         by_content: dict[str, tuple[FilterPlan | None, list[FilterPlan]]] = {}
         for content, plan in plans:
             entry = by_content.setdefault(content.key if content else "", (content, []))
@@ -146,7 +157,7 @@ class BatchMasks:
 
     def _evaluate_leaves(self, plans: list[FilterPlan]) -> None:
         leaves: dict[str, pl.Expr] = {}
-        payloads: dict[str, dict[str, pl.Expr]] = {}
+        by_value: dict[str, dict[str, pl.Expr]] = {}
         stack = list(plans)
         while stack:
             node = stack.pop()
@@ -154,12 +165,15 @@ class BatchMasks:
                 continue
             if node.expr is not None:
                 leaves[node.key] = node.expr
-                if node.payload is not None and self.per_payload:
-                    payloads.setdefault(node.payload, {})[node.key] = node.expr
+                column = node.payload if self.per_payload else None
+                if node.word in self.frame.columns and self.frame.height >= WORDS_BY_VALUE_ROWS:
+                    column = node.word
+                if column is not None:
+                    by_value.setdefault(column, {})[node.key] = node.expr
             stack.extend(node.parts)
         if not leaves or self.frame.height == 0:
             return
-        for column, tests in payloads.items():
+        for column, tests in by_value.items():
             if self._by_value(column, tests):
                 for key in tests:
                     del leaves[key]
