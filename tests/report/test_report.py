@@ -10,6 +10,7 @@ from rich.console import Console
 
 from hedgerow.cli.main import main
 from hedgerow.cli.scan import run_scan
+from hedgerow.detect.ruleload import builtin_rules_dir
 from hedgerow.report import jsonreport
 from hedgerow.report.alertlog import read_alerts_jsonl
 from hedgerow.report.jsonreport import CORE_KEYS, SCHEMA_VERSION, build_report, register_section
@@ -113,3 +114,22 @@ def test_scan_outputs_are_identical_run_to_run(corpus: Path, tmp_path: Path) -> 
         outputs.append([(tmp_path / run / name).read_bytes()
                         for name in ("alerts.jsonl", "report.json")])
     assert outputs[0] == outputs[1]
+
+
+def test_scan_cli_without_builtin_rules_runs_only_the_rules_given(
+    corpus: Path, tmp_path: Path
+) -> None:
+    pcap = str(corpus / "slips/dataset/test7-malicious.pcap")
+    runner = CliRunner()
+    bare = runner.invoke(main, ["scan", pcap, "--no-builtin-rules", "-o", str(tmp_path / "a")])
+    assert bare.exit_code == 0, bare.output
+    assert "No detection rules ran" in bare.output
+    report = json.loads((tmp_path / "a/report.json").read_text())
+    assert report["alerts"] == [] and report["devices"]
+    scans = builtin_rules_dir() / "scan"
+    only = runner.invoke(main, ["scan", pcap, "--no-builtin-rules", "--rules", str(scans),
+                                "-o", str(tmp_path / "b")])
+    assert only.exit_code == 0, only.output
+    rules = {a["detector"] for a in map(json.loads, (tmp_path / "b/alerts.jsonl")
+                                                .read_text().splitlines())}
+    assert rules and all(r.startswith("scan.") for r in rules)

@@ -61,8 +61,12 @@ def run_scan(
     progress: Progress | None = None,
     household: bool = False,
     continuous: bool = False,
+    builtin_rules: bool = True,
 ) -> ScanResult:
     """Scan the inputs; each file gets fresh detector state (captures are independent).
+
+    ``builtin_rules=False`` runs only the rules of ``rule_dirs`` (none: no detection; flows,
+    the host tally and the household sections only).
 
     With ``continuous`` the files are consecutive pieces of one stream (rotated Zeek logs,
     ``tcpdump -G`` captures), in the order given: the detectors' windows and episodes carry
@@ -86,7 +90,7 @@ def run_scan(
     outcomes: list[InputOutcome] = []
     task = progress.add_task("scanning", total=sum(_size(f) for f in files)) if progress else None
     template = DetectionEngine.from_rule_dirs(rule_dirs, networks=networks, intel_files=intel_files,
-                                              defer_rows=OFFLINE_DEFER_ROWS)
+                                              builtin=builtin_rules, defer_rows=OFFLINE_DEFER_ROWS)
     engine = template.fresh()
     record = ResolutionRecord()
     rules = len(engine.detectors)
@@ -156,18 +160,20 @@ def _scan_with_progress(
     intel_files: tuple[Path, ...],
     console: Console | None,
     continuous: bool = False,
+    builtin_rules: bool = True,
 ) -> ScanResult:
     """:func:`run_scan` with the household sections, and a progress bar on ``console``."""
     if console is None:
         return run_scan(paths, home_nets=home_nets, rule_dirs=rule_dirs,
-                        intel_files=intel_files, household=True, continuous=continuous)
+                        intel_files=intel_files, household=True, continuous=continuous,
+                        builtin_rules=builtin_rules)
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         return run_scan(paths, home_nets=home_nets, rule_dirs=rule_dirs,
                         intel_files=intel_files, progress=progress, household=True,
-                        continuous=continuous)
+                        continuous=continuous, builtin_rules=builtin_rules)
 
 
 def exit_code(result: ScanResult) -> int:
@@ -200,6 +206,8 @@ def exit_code(result: ScanResult) -> int:
     type=click.Path(path_type=Path),
     help="Extra rule file or folder (repeatable); same id overrides a built-in rule.",
 )
+@click.option("--no-builtin-rules", "no_builtin_rules", is_flag=True,
+              help="Run only the rules given with --rules (none: inventory and hosts only).")
 @click.option(
     "--intel",
     "intel_files",
@@ -233,6 +241,7 @@ def scan(
     outdir: Path | None,
     home_nets: tuple[str, ...],
     rule_dirs: tuple[Path, ...],
+    no_builtin_rules: bool,
     intel_files: tuple[Path, ...],
     continuous: bool,
     as_json: bool,
@@ -268,7 +277,7 @@ def scan(
 
             anomalies = ScanAnomalies.load(baseline_path, home_nets)
         result = _scan_with_progress(present, home_nets, rule_dirs, intel_files,
-                                     err if show else None, continuous)
+                                     err if show else None, continuous, not no_builtin_rules)
         if anomalies is not None:
             anomalies.add_alerts(result, present)
     except (RuleError, IntelError, ValueError) as exc:

@@ -37,7 +37,11 @@ def render(result: ScanResult, console: Console) -> None:
     _inputs(result, console)
     by_device = result.alerts_by_device()
     if not by_device:
-        console.print("[green]No attacks found.[/green]")
+        if result.rules == 0 and result.inputs:
+            console.print("[yellow]No detection rules ran[/yellow] (--no-builtin-rules "
+                          "without --rules): devices and hosts only.")
+        else:
+            console.print("[green]No attacks found.[/green]")
         return
     for device, alerts in by_device.items():
         _device_alerts(device, alerts, console)
