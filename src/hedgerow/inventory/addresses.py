@@ -41,7 +41,8 @@ def local_mask(hi: npt.NDArray[np.uint64], lo: npt.NDArray[np.uint64],
                nets: LocalNetworks) -> npt.NDArray[np.bool_]:
     """Which addresses fall in the local networks (unspecified ones never do); vectorised."""
     v4 = is_ipv4(hi, lo)
-    unspecified = ((hi == 0) & (lo == 0)) | (v4 & ((lo & _LOW32) == 0))
+    low = lo.astype(np.uint32)
+    unspecified = np.where(v4, low == 0, (hi == 0) & (lo == 0))
     return _network_match(hi, lo, v4, nets, mapped_in_v6=True) & ~unspecified
 
 
@@ -73,19 +74,21 @@ def _network_match(hi: npt.NDArray[np.uint64], lo: npt.NDArray[np.uint64],
                    mapped_in_v6: bool) -> npt.NDArray[np.bool_]:
     """Addresses inside any of the networks; IPv4 ones (``v4``) match the IPv4 networks, and
     the IPv6 networks too (as ``::ffff:a.b.c.d``) when ``mapped_in_v6``."""
+    low = lo.astype(np.uint32)  # an IPv4 address is the low 32 bits of its mapped form
+    in_v4 = np.zeros(hi.shape, dtype=bool)
     out = np.zeros(hi.shape, dtype=bool)
     for net in nets.networks:
         if net.version == 4:
-            mask = np.uint64((0xFFFF_FFFF << (32 - net.prefixlen)) & 0xFFFF_FFFF)
-            base = np.uint64(int(net.network_address))
-            out |= v4 & ((lo & _LOW32 & mask) == base)
-        else:
-            bits = (1 << 128) - (1 << (128 - net.prefixlen)) if net.prefixlen else 0
-            addr = int(net.network_address)
-            hit = ((hi & np.uint64(bits >> 64)) == np.uint64((addr >> 64) & _ALL)) & \
-                ((lo & np.uint64(bits & _ALL)) == np.uint64(addr & _ALL))
-            out |= hit if mapped_in_v6 else hit & ~v4
-    return out
+            mask = np.uint32((0xFFFF_FFFF << (32 - net.prefixlen)) & 0xFFFF_FFFF)
+            in_v4 |= (low & mask) == np.uint32(int(net.network_address))
+            continue
+        bits = (1 << 128) - (1 << (128 - net.prefixlen)) if net.prefixlen else 0
+        addr = int(net.network_address)
+        hit = (hi & np.uint64(bits >> 64)) == np.uint64(addr >> 64)
+        if net.prefixlen > 64:
+            hit &= (lo & np.uint64(bits & _ALL)) == np.uint64(addr & _ALL)
+        out |= hit if mapped_in_v6 else hit & ~v4
+    return out | (in_v4 & v4)
 
 
 def mac_text(value: int) -> str:

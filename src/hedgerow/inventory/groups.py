@@ -95,7 +95,7 @@ class Groups:
         rows, owner = rows[keep], owner[keep]
         counts = np.bincount(owner, minlength=len(self))
         flat = rows.tolist()
-        bounds = np.r_[0, np.cumsum(counts)].tolist()
+        bounds = np.concatenate(([0], np.cumsum(counts))).tolist()
         return [flat[bounds[g] : bounds[g + 1]] for g in range(len(self))]
 
 
@@ -117,8 +117,9 @@ def top_per(
 def _rank_in_runs(values: npt.NDArray[np.generic]) -> npt.NDArray[np.intp]:
     """Each element's position within its run of equal consecutive values."""
     n = values.shape[0]
-    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]]) if n else np.zeros(0, int)
-    return np.arange(n) - np.repeat(starts, np.diff(np.append(starts, n)))
+    starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1]))) if n \
+        else np.zeros(0, int)
+    return np.arange(n) - np.repeat(starts, np.diff(starts, append=n))
 
 
 __all__ = ["Groups", "top_per"]

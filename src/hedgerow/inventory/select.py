@@ -27,12 +27,8 @@ _HTTP_REQUEST_HEADS = [b"GET ", b"POST", b"HEAD", b"PUT ", b"NOTI", b"SUBS"]
 
 def _word(batch: PacketBatch, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.uint32]:
     """The first four payload bytes of ``rows`` as big-endian integers (rows need 4 bytes)."""
-    offs = batch.payload_off[rows]
-    data = batch.data
-    out = np.zeros(rows.size, dtype=np.uint32)
-    for i in range(4):
-        out = (out << np.uint32(8)) | data[offs + i].astype(np.uint32)
-    return out
+    heads = batch.data[batch.payload_off[rows][:, None] + np.arange(4)]
+    return heads.view(">u4")[:, 0].astype(np.uint32)
 
 
 def _as_int(head: bytes) -> int:
@@ -41,12 +37,12 @@ def _as_int(head: bytes) -> int:
 
 def cap_per_group(keys: npt.NDArray[np.uint64], limit: int) -> npt.NDArray[np.bool_]:
     """Mask keeping the first ``limit`` rows of each distinct key (in row order)."""
-    if keys.size == 0:
-        return np.zeros(0, dtype=bool)
+    if keys.size <= limit:
+        return np.ones(keys.size, dtype=bool)
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
-    starts = np.r_[0, np.nonzero(sorted_keys[1:] != sorted_keys[:-1])[0] + 1]
-    group_start = np.repeat(starts, np.diff(np.r_[starts, keys.size]))
+    starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
+    group_start = np.repeat(starts, np.diff(starts, append=keys.size))
     rank = np.arange(keys.size) - group_start
     keep = np.zeros(keys.size, dtype=bool)
     keep[order] = rank < limit
@@ -55,33 +51,28 @@ def cap_per_group(keys: npt.NDArray[np.uint64], limit: int) -> npt.NDArray[np.bo
 
 def candidates(batch: PacketBatch, limit: int = 256) -> dict[str, npt.NDArray[np.intp]]:
     """Row indices of the batch per parser, capped at ``limit`` per source and parser."""
-    udp = batch.proto == _UDP
-    tcp = batch.proto == _TCP
-    cap = batch.payload_cap
-    sport, dport = batch.sport, batch.dport
-    masks: dict[str, npt.NDArray[np.bool_]] = {
-        "dhcp": udp & (cap >= 240) & (((sport == 68) & (dport == 67)) |
-                                      ((sport == 67) & (dport == 68))),
-        "dns": udp & (cap >= 12) & (dport == 53),
-        "dns_answer": udp & (cap >= 12) & (sport == 53),
-        "mdns": udp & (cap >= 12) & ((sport == 5353) | (dport == 5353)),
-        "ssdp": udp & (cap >= 16) & ((dport == 1900) | (sport == 1900)),
+    udp = np.flatnonzero(batch.proto == _UDP)
+    cap = batch.payload_cap[udp]
+    sport, dport = batch.sport[udp], batch.dport[udp]
+    cap12 = cap >= 12
+    found: dict[str, npt.NDArray[np.intp]] = {
+        "dhcp": udp[(cap >= 240) & (((sport == 68) & (dport == 67)) |
+                                    ((sport == 67) & (dport == 68)))],
+        "dns": udp[cap12 & (dport == 53)],
+        "dns_answer": udp[cap12 & (sport == 53)],
+        "mdns": udp[cap12 & ((sport == 5353) | (dport == 5353))],
+        "ssdp": udp[(cap >= 16) & ((dport == 1900) | (sport == 1900))],
     }
-    tcp4 = np.nonzero(tcp & (cap >= 6))[0]
+    tcp4 = np.flatnonzero((batch.proto == _TCP) & (batch.payload_cap >= 6))
     words = _word(batch, tcp4)
-    req = np.isin(words, [_as_int(h) for h in _HTTP_REQUEST_HEADS])
-    resp = words == _as_int(b"HTTP")
     data = batch.data
     offs = batch.payload_off[tcp4]
-    tls = (data[offs] == 0x16) & (data[offs + 1] == 0x03) & np.isin(data[offs + 5], (1, 2))
-    n = len(batch)
-    for name, sel in (("http_request", req), ("http_response", resp), ("tls", tls)):
-        mask = np.zeros(n, dtype=bool)
-        mask[tcp4[sel]] = True
-        masks[name] = mask
-    source = batch.eth_src ^ batch.src_lo ^ (batch.src_hi << np.uint64(1))
+    found["http_request"] = tcp4[np.isin(words, [_as_int(h) for h in _HTTP_REQUEST_HEADS])]
+    found["http_response"] = tcp4[words == _as_int(b"HTTP")]
+    found["tls"] = tcp4[((words >> np.uint32(16)) == 0x1603) &
+                        np.isin(data[offs + 5], (1, 2))]
     out: dict[str, npt.NDArray[np.intp]] = {}
-    for name, mask in masks.items():
-        rows = np.nonzero(mask)[0]
-        out[name] = rows[cap_per_group(source[rows], limit)]
+    for name, rows in found.items():
+        source = batch.eth_src[rows] ^ batch.src_lo[rows] ^ (batch.src_hi[rows] << np.uint64(1))
+        out[name] = rows[cap_per_group(source, limit)]
     return out
