@@ -26,7 +26,14 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 Evidence = Mapping[str, Iterable[str]]
 
@@ -45,9 +52,11 @@ class RuleError(ValueError):
     """A rule file that does not validate; the message names the file and the rule."""
 
 
-def _check_regex(value: str) -> str:
+def _check_regex(value: str, flags: int = 0) -> str:
+    """``value`` if it compiles (with the ``flags`` the classifier uses, so its compiling
+    again finds it in the ``re`` module's cache)."""
     try:
-        re.compile(value)
+        re.compile(value, flags)
     except re.error as exc:
         raise ValueError(f"bad regular expression {value!r}: {exc}") from None
     return value
@@ -65,7 +74,7 @@ class KindRule(BaseModel):
     @field_validator("pattern")
     @classmethod
     def _regex(cls, value: str) -> str:
-        return _check_regex(value)
+        return _check_regex(value, re.I)
 
 
 class KindRules(BaseModel):
@@ -83,8 +92,9 @@ class Brand(BaseModel):
 
     @field_validator("oui", "domains", "text")
     @classmethod
-    def _regexes(cls, values: list[str]) -> list[str]:
-        return [_check_regex(v) for v in values]
+    def _regexes(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        flags = 0 if info.field_name == "text" else re.I
+        return [_check_regex(v, flags) for v in values]
 
 
 class VendorRules(BaseModel):
