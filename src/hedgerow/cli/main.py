@@ -6,6 +6,8 @@ Example:
 
 from __future__ import annotations
 
+import gc
+
 import click
 
 from hedgerow import __version__
@@ -66,11 +68,22 @@ def _register(only: str | None = None) -> None:
     own module under ``hedgerow.cli``."""
     from importlib import import_module
 
-    for module_name, command_name in _COMMANDS:
-        if only is not None and command_name != only:
-            continue
-        module = import_module(f"hedgerow.cli.{module_name}")
-        main.add_command(getattr(module, command_name))
+    # A command's stack is ~100,000 objects that live as long as the process (and ~1,000
+    # garbage). The cyclic collector's passes over them while importing, and the full ones
+    # later, would free next to nothing: they are left out (frozen), as `hedgerow scan` and
+    # `hedgerow flows` did at their start anyway. About 50 ms less CPU to start a scan.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for module_name, command_name in _COMMANDS:
+            if only is not None and command_name != only:
+                continue
+            module = import_module(f"hedgerow.cli.{module_name}")
+            main.add_command(getattr(module, command_name))
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 _COMMANDS: list[tuple[str, str]] = [
