@@ -89,14 +89,15 @@ def run_scan(
     alerts: list[Alert] = []
     outcomes: list[InputOutcome] = []
     task = progress.add_task("scanning", total=sum(_size(f) for f in files)) if progress else None
-    template = DetectionEngine.from_rule_dirs(rule_dirs, networks=networks, intel_files=intel_files,
-                                              builtin=builtin_rules, defer_rows=OFFLINE_DEFER_ROWS)
-    engine = template.fresh()
+    # the first input's engine; each later one gets a fresh copy (same rules, no state) unless
+    # the inputs are one stream
+    engine = DetectionEngine.from_rule_dirs(rule_dirs, networks=networks, intel_files=intel_files,
+                                            builtin=builtin_rules, defer_rows=OFFLINE_DEFER_ROWS)
     record = ResolutionRecord()
     rules = len(engine.detectors)
-    for file in files:
-        if not continuous:
-            engine = template.fresh()
+    for index, file in enumerate(files):
+        if index and not continuous:
+            engine = engine.fresh()
             record = ResolutionRecord()
         outcome = FileRead(file)
         if progress is not None and task is not None:
