@@ -28,6 +28,7 @@ from rich.console import Console
 
 from hedgerow.assess.household import HouseholdCollector
 from hedgerow.assess.sections import assessment_for, attach_collector, register_sections
+from hedgerow.background import BackgroundCalls
 from hedgerow.cli.scanhub import check_hub_options, send_scan
 from hedgerow.cli.scaninput import FileRead, expand_inputs, read_flows, rebatch
 from hedgerow.detect.engine import OFFLINE_DEFER_ROWS, DetectionEngine
@@ -95,31 +96,34 @@ def run_scan(
                                             builtin=builtin_rules, defer_rows=OFFLINE_DEFER_ROWS)
     record = ResolutionRecord()
     rules = len(engine.detectors)
-    for index, file in enumerate(files):
-        if index and not continuous:
-            engine = engine.fresh()
-            record = ResolutionRecord()
-        outcome = FileRead(file)
-        if progress is not None and task is not None:
-            progress.update(task, description=file.name)
-        # a conn.log's flows feed the collector (a capture's packets were observed instead)
-        on_batch = collector.add_flows if collector is not None else None
-        pieces = read_flows(file, outcome, on_batch, [*observers, record.observe])
-        for batch in rebatch(pieces, networks=networks):
-            # once, for the engine and the tally (a capture's batches come with it)
-            batch = record.judge(with_locality(batch, networks))
-            engine.process(batch)
-            tally.update(batch)
+    # the rules run on one flow batch in a background thread while the next one is read
+    with BackgroundCalls() as detecting:
+        for index, file in enumerate(files):
+            if index and not continuous:
+                engine = engine.fresh()
+                record = ResolutionRecord()
+            outcome = FileRead(file)
             if progress is not None and task is not None:
-                progress.update(task, description=f"{file.name}: {outcome.flows:,} flows")
-        if not continuous:
-            alerts.extend(engine.finish())
-        if collector is not None and outcome.status != "error" and outcome.kind is not None:
-            collector.end_input(str(file), outcome.kind, outcome.reader_warnings)
-        if progress is not None and task is not None:
-            progress.advance(task, _size(file))
-        message = outcome.error or "; ".join(outcome.warnings[:3])
-        outcomes.append(InputOutcome(str(file), outcome.status, outcome.flows, message))
+                progress.update(task, description=file.name)
+            # a conn.log's flows feed the collector (a capture's packets were observed instead)
+            on_batch = collector.add_flows if collector is not None else None
+            pieces = read_flows(file, outcome, on_batch, [*observers, record.observe])
+            for batch in rebatch(pieces, networks=networks):
+                # once, for the engine and the tally (a capture's batches come with it)
+                batch = record.judge(with_locality(batch, networks))
+                detecting.submit(engine.process, batch)
+                tally.update(batch)
+                if progress is not None and task is not None:
+                    progress.update(task, description=f"{file.name}: {outcome.flows:,} flows")
+            detecting.wait()
+            if not continuous:
+                alerts.extend(engine.finish())
+            if collector is not None and outcome.status != "error" and outcome.kind is not None:
+                collector.end_input(str(file), outcome.kind, outcome.reader_warnings)
+            if progress is not None and task is not None:
+                progress.advance(task, _size(file))
+            message = outcome.error or "; ".join(outcome.warnings[:3])
+            outcomes.append(InputOutcome(str(file), outcome.status, outcome.flows, message))
     if continuous:
         alerts.extend(engine.finish())
     alerts.sort(key=lambda a: (a.start, a.dedup_key))

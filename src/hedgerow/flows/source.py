@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hedgerow.background import prefetched
 from hedgerow.capture import CaptureError, open_capture
 from hedgerow.capture.batch import PacketBatch
 from hedgerow.flows.errors import ConnLogError, ConnLogWarning
@@ -168,21 +169,34 @@ class FlowSource:
         yield from self._capture(path, size)
 
     def _capture(self, path: str, size: int) -> Iterator[list[FlowRows]]:
-        """Meter a capture: the flows ended by each packet batch, then the rest at its end."""
-        meter = RowMeter(self.config, None if self.row_sink is None else self._sink)
+        """Meter a capture: the flows ended by each packet batch, then the rest at its end.
+
+        Reading and metering run a batch ahead in a background thread
+        (:func:`~hedgerow.background.prefetched`); the packet observers see each batch
+        here, in order, before the flows it ended are yielded."""
         done = 0
-        with open_capture(path, batch_size=self.batch_size) as capture:
-            for packets in capture:
+        for packets, ended, position in prefetched(self._metered(path, size), depth=1):
+            if packets is not None:
                 self.packets += len(packets)
                 for observe in self.packet_observers:
                     observe(packets)
-                position = min(size, int(capture.stats.captured_bytes) + 16 * capture.stats.packets)
-                self._advance(position - done)
-                done = position
-                yield meter.add_rows(packets)
-            self.warnings.extend(str(w) for w in capture.warnings)
+            self._advance(position - done)
+            done = position
+            yield ended
         self._advance(size - done)
-        yield meter.flush_rows()
+
+    def _metered(
+        self, path: str, size: int
+    ) -> Iterator[tuple[PacketBatch | None, list[FlowRows], int]]:
+        """Each packet batch with the flows it ended and the input position reached; last,
+        ``None`` with the flows left at the end."""
+        meter = RowMeter(self.config, None if self.row_sink is None else self._sink)
+        with open_capture(path, batch_size=self.batch_size) as capture:
+            for packets in capture:
+                position = min(size, int(capture.stats.captured_bytes) + 16 * capture.stats.packets)
+                yield packets, meter.add_rows(packets), position
+            self.warnings.extend(str(w) for w in capture.warnings)
+        yield None, meter.flush_rows(), size
 
     def _sink(
         self, table: FlowTable, rows: npt.NDArray[np.int64], pool: npt.NDArray[np.uint8]
