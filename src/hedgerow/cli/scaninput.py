@@ -98,7 +98,7 @@ def read_flows(
         warnings.simplefilter("always")
         try:
             outcome.kind = sniff(path)
-            source = FlowSource([path], packet_observers=packet_observers)
+            source = FlowSource([path], packet_observers=packet_observers, read_ahead=True)
             for piece in source.iter_chunks():
                 if isinstance(piece, list):
                     outcome.flows += sum(chunk.table.a_hi.shape[0] for chunk in piece)

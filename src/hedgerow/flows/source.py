@@ -76,10 +76,13 @@ class FlowSource:
     and skipped; with ``strict=True`` its error is raised. ``warnings`` collects capture and
     conn.log warnings (truncation, skipped lines); ``progress`` (if given) is called with the
     number of input bytes consumed since the previous call. Each of ``packet_observers`` is
-    called with every PacketBatch of a capture, in order, before the meter sees it, so other
-    packet consumers (the device inventory) share the single read; conn.logs have no packets.
-    With a ``row_sink`` (:data:`~hedgerow.flows.rows.RowSink`), a capture's ended flows go to
-    it as the meter drops them, and iterating yields only the conn.logs' flows.
+    called with every PacketBatch of a capture, in order, before the flows it ended are
+    yielded, so other packet consumers (the device inventory) share the single read; conn.logs
+    have no packets. With a ``row_sink`` (:data:`~hedgerow.flows.rows.RowSink`), a capture's
+    ended flows go to it as the meter drops them, and iterating yields only the conn.logs'
+    flows. With ``read_ahead`` a capture is read and metered one packet batch ahead in a
+    background thread (:func:`~hedgerow.background.prefetched`), on another core while the
+    consumer works on the flows (``hedgerow scan``; one batch more in memory).
 
     Example:
         >>> seen = []
@@ -98,8 +101,10 @@ class FlowSource:
         progress: Callable[[int], None] | None = None,
         packet_observers: Sequence[Callable[[PacketBatch], None]] = (),
         row_sink: RowSink | None = None,
+        read_ahead: bool = False,
     ) -> None:
         self.paths = [os.fspath(p) for p in paths]
+        self.read_ahead = read_ahead
         self.row_sink = row_sink
         self.config = config
         self.batch_size = batch_size
@@ -170,12 +175,11 @@ class FlowSource:
 
     def _capture(self, path: str, size: int) -> Iterator[list[FlowRows]]:
         """Meter a capture: the flows ended by each packet batch, then the rest at its end.
-
-        Reading and metering run a batch ahead in a background thread
-        (:func:`~hedgerow.background.prefetched`); the packet observers see each batch
-        here, in order, before the flows it ended are yielded."""
+        The packet observers see each batch here, in order, before the flows it ended are
+        yielded (with ``read_ahead``, after the background thread metered it)."""
         done = 0
-        for packets, ended, position in prefetched(self._metered(path, size), depth=1):
+        metered = self._metered(path, size)
+        for packets, ended, position in prefetched(metered, 1) if self.read_ahead else metered:
             if packets is not None:
                 self.packets += len(packets)
                 for observe in self.packet_observers:
