@@ -62,8 +62,15 @@ class Lab:
 
     def add_attacker_address(self, host: int) -> str:
         """Another address on the attacker side of the link (10.77.N.<host>)."""
+        return self._add_address(self.attacker, self._veth[1], host)
+
+    def add_device_address(self, host: int) -> str:
+        """Another address on the device side of the link (10.77.N.<host>)."""
+        return self._add_address(self.device, self._veth[0], host)
+
+    def _add_address(self, ns: str, iface: str, host: int) -> str:
         address = self.device_ip.rsplit(".", 1)[0] + f".{host}"
-        _ip("-n", self.attacker, "addr", "add", f"{address}/24", "dev", self._veth[1])
+        _ip("-n", ns, "addr", "add", f"{address}/24", "dev", iface)
         return address
 
     def attacker_source(self, address: str) -> None:
