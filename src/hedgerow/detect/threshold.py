@@ -60,7 +60,7 @@ class ThresholdDetector(Detector):
 
     def __init__(self, rule: ThresholdRule) -> None:
         super().__init__(rule)
-        wanted = ["ts", "uid", "id.resp_p", rule.actor, rule.target, *rule.groupby]
+        wanted = ["ts", "duration", "uid", "id.resp_p", rule.actor, rule.target, *rule.groupby]
         wanted += [c for c in (rule.distinct, rule.sum) if c]
         self._needed = list(dict.fromkeys(wanted))
         local = [
@@ -157,7 +157,7 @@ class ThresholdDetector(Detector):
 
     def _measure(self, ep: Episode) -> str:
         rule = self.rule
-        span = f"{ep.flows} flows in {_span(ep.end - ep.start)}"
+        span = f"{ep.flows} flow{'' if ep.flows == 1 else 's'} in {_span(ep.end - ep.start)}"
         if rule.distinct:
             roles: dict[str, str] = {rule.actor: "sources", rule.target: "targets"}
             noun = roles.get(rule.distinct, _NOUNS.get(rule.distinct, rule.distinct))

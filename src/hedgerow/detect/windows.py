@@ -57,7 +57,9 @@ class Episode:
     first_window: int
     last_window: int
     start: float = math.inf
+    """The earliest flow start."""
     end: float = -math.inf
+    """The latest flow end (start plus duration, where the flow has one)."""
     flows: int = 0
     total: float = 0.0
     distinct: dict[str, None] = field(default_factory=dict)
@@ -186,6 +188,9 @@ class WindowAggregator:
             w.alias("_w"),
             s,
             pl.col("ts"),
+            # a flow's last packet: a flood or session carried in one long flow ends there
+            (pl.col("ts") + pl.col("duration").fill_null(0.0) if "duration" in flows.columns
+             else pl.col("ts")).alias("_te"),
             pl.col("uid"),
             pl.col(self.actor).alias("_a"),
             pl.col(self.target).alias("_t"),
@@ -239,7 +244,7 @@ class WindowAggregator:
         aggs = [
             *self._measures(),
             pl.col("ts").min().alias("t0"),
-            pl.col("ts").max().alias("t1"),
+            pl.col("_te").max().alias("t1"),
             pl.col("uid").drop_nulls().sort().head(UID_SAMPLE).alias("uids"),
             pl.col("_p").drop_nulls().unique().sort().head(SAMPLE).alias("ports"),
             nothing.alias("targets")
