@@ -64,6 +64,11 @@ class Lab:
         """Another address on the attacker side of the link (10.77.N.<host>)."""
         return self._add_address(self.attacker, self._veth[1], host)
 
+    @property
+    def attacker_iface(self) -> str:
+        """The attacker end of the veth link."""
+        return self._veth[1]
+
     def add_device_address(self, host: int) -> str:
         """Another address on the device side of the link (10.77.N.<host>)."""
         return self._add_address(self.device, self._veth[0], host)

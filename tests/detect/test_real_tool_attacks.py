@@ -1,7 +1,7 @@
-"""Floods, the Mirai SYN fingerprint and an ACK scan from real attack tools, through capture
-and the rules.
+"""Floods, the Mirai SYN fingerprint, an ACK scan and a telnet sweep from real attack tools,
+through capture and the rules.
 
-In a two-namespace :class:`netlab.Lab`, hping3 and nmap (Debian's) attack the device
+In a two-namespace :class:`netlab.Lab`, hping3, nmap and masscan (Debian's) attack the device
 (10.77.N.1) from the attacker namespace, or the device floods the attacker; tcpdump on the
 device's end of the veth link records each attack in its own capture, which ``run_scan`` reads
 with the built-in rules and the device's addresses as the home network. Every packet stays on
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
 import signal
 import subprocess
 import time
@@ -53,8 +54,10 @@ def _device_addresses(lab: Lab) -> list[str]:
 @contextlib.contextmanager
 def _recording(lab: Lab, pcap: Path) -> Iterator[None]:
     """tcpdump records the device's link to ``pcap`` while the body runs."""
-    tcpdump = lab.spawn(lab.device, ["tcpdump", "-U", "--immediate-mode", "-n", "-i",
-                                     lab.device_iface, "-w", str(pcap)], stderr=subprocess.PIPE)
+    # a 64 MiB kernel buffer: in immediate mode the default one drops some of masscan's bursts
+    tcpdump = lab.spawn(lab.device, ["tcpdump", "-U", "--immediate-mode", "-B", "65536", "-n",
+                                     "-i", lab.device_iface, "-w", str(pcap)],
+                        stderr=subprocess.PIPE)
     assert tcpdump.stderr is not None
     ready = tcpdump.stderr.readline()  # printed once the capture is open
     assert b"listening on" in ready, ready
@@ -151,3 +154,28 @@ def test_nmap_ack_scan_is_a_scan_not_an_ack_flood(lab: Lab, tmp_path: Path) -> N
     alerts = _scan(lab, pcap)
     assert [(a.detector, a.direction, a.device) for a in alerts] == [
         ("scan.vertical", "inbound", lab.device_ip)], alerts
+
+
+def test_masscan_telnet_sweep_from_the_device_is_an_outbound_telnet_scan(
+    lab: Lab, tmp_path: Path
+) -> None:
+    """The device, infected, sweeps telnet (23 and 2323) over the lab's /24 with masscan, one
+    raw SYN per address and port, as Mirai's scanner does. masscan sends every frame to the
+    attacker's MAC (its "router"); the attacker owns none of those addresses and drops them,
+    so nothing leaves the veth link."""
+    require_tool("masscan")
+    mac = json.loads(subprocess.run(
+        ["ip", "-j", "-n", lab.attacker, "link", "show", lab.attacker_iface],
+        capture_output=True, text=True, check=True).stdout)[0]["address"]
+    sweep = lab.device_ip.rsplit(".", 1)[0] + ".0/24"
+    mine = _device_addresses(lab)
+    pcap = tmp_path / "sweep.pcap"
+    with _recording(lab, pcap):
+        lab.run(lab.device, ["masscan", sweep, "-p23,2323", "--rate", "500", "--wait", "1",
+                             "--router-mac", mac, "-e", lab.device_iface,
+                             "--adapter-ip", lab.device_ip, "--exclude", ",".join(mine)],
+                timeout=60)
+    alerts = _scan(lab, pcap)
+    assert [(a.detector, a.direction, a.device) for a in alerts] == [
+        ("scan.horizontal.telnet", "outbound", lab.device_ip)], alerts
+    assert alerts[0].evidence["distinct"]["count"] == 256 - len(mine)
