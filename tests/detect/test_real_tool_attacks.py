@@ -5,8 +5,9 @@ In a two-namespace :class:`netlab.Lab`, hping3, nmap and masscan (Debian's) atta
 (10.77.N.1) from the attacker namespace, or the device floods the attacker; tcpdump on the
 device's end of the veth link records each attack in its own capture, which ``run_scan`` reads
 with the built-in rules and the device's addresses as the home network. Every packet stays on
-that link: the only targets are the lab's own addresses (``--rand-source`` forges the source
-field only), and each run is bounded by a packet count and an interval.
+that link: the only targets are the lab's own addresses and its /24 (whose other addresses
+nobody owns: masscan's frames go to the attacker's MAC, which drops them); ``--rand-source``
+forges the source field only; each run is bounded by a packet count and a rate.
 """
 
 from __future__ import annotations
