@@ -100,12 +100,9 @@ def read_flows(
             outcome.kind = sniff(path)
             source = FlowSource([path], packet_observers=packet_observers, read_ahead=True)
             for piece in source.iter_chunks():
-                if isinstance(piece, list):
-                    outcome.flows += sum(chunk.table.a_hi.shape[0] for chunk in piece)
-                else:
-                    outcome.flows += piece.height
-                    if on_batch is not None:
-                        on_batch(piece)
+                outcome.flows = source.flows  # counted by the source as it yields
+                if on_batch is not None and not isinstance(piece, list):
+                    on_batch(piece)
                 yield piece
             outcome.reader_warnings.extend(source.warnings)
         except (OSError, ValueError, RuntimeError, EOFError) as exc:

@@ -36,7 +36,6 @@ UID_SAMPLE = 50
 EVIDENCE_PASS_ROWS = 20_000
 """Up to this many rows a window judgement gathers the evidence in the pass that takes the
 measures; above it (a flood's rows), only for the keys that may take an episode."""
-_FLAT = {"keep_nulls": False, "empty_as_null": False}
 
 
 def _order(key: tuple[object, ...]) -> tuple[str, ...]:
@@ -236,8 +235,8 @@ class WindowAggregator:
         return rows.group_by(self._kw).agg(self._measures())
 
     def _window_stats(self, rows: pl.DataFrame) -> pl.DataFrame:
-        """Per (key, window): the measures with the evidence (first and last start, samples
-        of uids, targets, ports, actors and the distinct values). An actor or target among
+        """Per (key, window): the measures with the evidence (earliest start, latest end,
+        samples of uids, targets, ports, actors and the distinct values). An actor or target among
         the key columns has no sample (the key names it)."""
         distinct = pl.col("_d").drop_nulls()
         nothing = pl.lit([], dtype=pl.List(pl.String))
