@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from capture.containers import Record, pcap_bytes, records
 from hedgerow.capture import open_capture
 from hedgerow.flows.meter import FlowMeter, MeterConfig
 from hedgerow.flows.source import iter_flows
@@ -159,6 +160,41 @@ def test_arp_sweep_as_arp_flows(corpus: Path) -> None:
     answered = sweeper.filter(pl.col("conn_state") == "SF")
     assert answered.height > 0 and (answered["resp_pkts"] > 0).all()
     assert (arp["orig_ip_bytes"] == 28 * arp["orig_pkts"]).all()
+
+
+def _tiny_fragments(rec: Record, size: int = 16) -> list[Record]:
+    """An Ethernet/IPv4 TCP frame cut into fragments of ``size`` transport bytes (hping3 -f),
+    so that the first fragment holds only part of the TCP header."""
+    frame = rec.frame
+    if frame[12:14] != b"\x08\x00" or frame[23] != 6:
+        return [rec]
+    ihl = (frame[14] & 0x0F) * 4
+    total = struct.unpack("!H", frame[16:18])[0]
+    l4 = frame[14 + ihl : 14 + total]
+    out = []
+    for off in range(0, len(l4), size):
+        part = l4[off : off + size]
+        header = bytearray(frame[14 : 14 + ihl])
+        header[2:4] = struct.pack("!H", ihl + len(part))
+        more = 0x2000 if off + size < len(l4) else 0
+        header[6:8] = struct.pack("!H", more | off // 8)
+        piece = frame[:14] + bytes(header) + part
+        out.append(Record(rec.ts_ns, piece, len(piece)))
+    return out
+
+
+def test_tiny_first_fragments_meter_as_whole_datagrams(corpus: Path, tmp_path: Path) -> None:
+    """Every SYN of a real flood split into 16-byte fragments (the TCP header spans two): each
+    first fragment is metered from the header part it holds and the rest join its flow, so the
+    flows are those of the unfragmented capture, field for field."""
+    source = corpus / "stopddos/pkt.TCP.synflood.spoofed.pcap"
+    pieces = [piece for rec in records(source) for piece in _tiny_fragments(rec)]
+    fragmented = tmp_path / "tiny-fragments.pcap"
+    fragmented.write_bytes(pcap_bytes(pieces, 1))
+    whole = flows_of(source).drop("uid")
+    cut = flows_of(fragmented).drop("uid")
+    assert len(pieces) > 1.9 * whole["orig_pkts"].sum()
+    assert cut.equals(whole)
 
 
 def test_ip_fragments_count_as_one_reassembled_datagram(corpus: Path) -> None:

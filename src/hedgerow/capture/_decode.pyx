@@ -331,11 +331,16 @@ def decode_packets(
                     ack[i] = <uint32_t>be32(buf[q + 8], buf[q + 9], buf[q + 10], buf[q + 11])
                 if avail >= 14:
                     tcp_flags[i] = buf[q + 13]
+                if avail >= 16:
+                    window[i] = <uint16_t>be16(buf[q + 14], buf[q + 15])
                 if avail < 20:
+                    if frag[i] == _FRAG_FIRST and avail >= 4 and avail >= l4len:
+                        # a tiny first fragment (hping3 -f, an old evasion): the header goes on
+                        # in the next fragment; what it holds is metered, the rest join its flow
+                        continue
                     status[i] = _TRUNCATED
                     continue
                 hdr = (buf[q + 12] >> 4) * 4
-                window[i] = <uint16_t>be16(buf[q + 14], buf[q + 15])
                 if hdr < 20 or hdr > l4len:
                     status[i] = _MALFORMED
                     continue

@@ -448,7 +448,8 @@ def meter_packets(
                 if take > 0:
                     memcpy(&pool[row, d, have], &data[off], take)
                     pl_len[f, d] = <int32_t>(have + take)
-            if p != 6:
+            if p != 6 or later_frag[i]:
+                # a later fragment whose first was not seen carries no transport header
                 if p == 17:
                     _check(hist_bits, history, hist_len, f, d, H_DATA, 68)  # 'D'
                     state[f, d] = ESTABLISHED
