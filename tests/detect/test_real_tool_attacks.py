@@ -1,5 +1,6 @@
-"""Floods, the Mirai SYN fingerprint, an ACK scan and a telnet sweep from real attack tools,
-through capture and the rules.
+"""Floods (SYN; ACK, PSH-ACK and fragmented ACK; RST and RST-FIN; FIN, Christmas-tree and null;
+UDP, fragmented UDP, ICMP, GRE), the Mirai SYN fingerprint, stray-packet port scans and a telnet
+sweep from real attack tools, through capture and the rules.
 
 In a two-namespace :class:`netlab.Lab`, hping3, nmap and masscan (Debian's) attack the device
 (10.77.N.1) from the attacker namespace, or the device floods the attacker; tcpdump on the
@@ -17,6 +18,7 @@ import ipaddress
 import json
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,10 +100,29 @@ def _attack(lab: Lab, pcap: Path, ns: str, runs: list[list[str]]) -> list[Alert]
         # The device answers each stray ACK with a RST (as it would every forged source, given
         # a default route): the meter, like Zeek, calls such a flow RSTRH.
         pytest.param(False, ["-A", "-p", "80"], False, ["dos.ack-flood"], id="ack-answered"),
+        # PSH-ACKs carrying data, and ACKs cut into 16-byte fragments (the TCP header spans
+        # two): each datagram one packet, its header read from the first fragment
+        pytest.param(False, ["-P", "-A", "-p", "80", "-d", "100", "--rand-source"], True,
+                     ["dos.ack-flood"], id="psh-ack-spoofed"),
+        pytest.param(False, ["-A", "-p", "80", "-d", "200", "-f", "--rand-source"], True,
+                     ["dos.ack-flood"], id="ack-fragmented"),
         pytest.param(False, ["-R", "-p", "80", "--rand-source"], True, ["dos.rst-flood"],
                      id="rst-spoofed"),
+        pytest.param(False, ["-R", "-F", "-p", "80", "--rand-source"], True, ["dos.rst-flood"],
+                     id="rst-fin-spoofed"),
+        pytest.param(False, ["-F", "-p", "80", "--rand-source"], True, ["dos.fin-flood"],
+                     id="fin-spoofed"),
+        # each FIN answered by a RST
+        pytest.param(False, ["-F", "-p", "80"], False, ["dos.fin-flood"], id="fin-answered"),
+        pytest.param(False, ["-F", "-P", "-U", "-p", "80", "--rand-source"], True,
+                     ["dos.fin-flood"], id="xmas-spoofed"),
+        # no flag at all
+        pytest.param(False, ["-p", "80", "--rand-source"], True, ["dos.fin-flood"],
+                     id="null-spoofed"),
         # answered by the few port-unreachables the device's ICMP rate limit lets out
         pytest.param(False, ["-2", "-p", "53"], False, ["dos.udp-flood"], id="udp"),
+        pytest.param(False, ["-2", "-p", "53", "-d", "200", "-f"], False, ["dos.udp-flood"],
+                     id="udp-fragmented"),
         pytest.param(False, ["-1"], False, ["dos.icmp-flood"], id="icmp-echo"),
         # raw IP mode with protocol 47: zeroed GRE headers
         pytest.param(False, ["-0", "-H", "47", "-d", "64"], False, ["dos.gre-flood"], id="gre"),
@@ -142,15 +163,17 @@ def test_hping3_mirai_syns(lab: Lab, tmp_path: Path, fingerprint: bool) -> None:
     assert "(3 distinct targets, 9 flows in " in alert.summary
 
 
-def test_nmap_ack_scan_is_a_scan_not_an_ack_flood(lab: Lab, tmp_path: Path) -> None:
-    """nmap -sA probes 2,000 ports with bare ACKs within a second, which the device answers with
-    RSTs: as many stray ACKs as an ACK flood, but one per port, so a vertical scan. (Left to
-    itself nmap sends them within 0.1 s, faster than tcpdump records on a busy machine: 1,500
-    per second is still a flood's rate.)"""
+@pytest.mark.parametrize("probe", ["-sA", "-sF", "-sX", "-sN"])
+def test_nmap_stray_packet_scans_are_scans_not_floods(lab: Lab, tmp_path: Path,
+                                                      probe: str) -> None:
+    """nmap's ACK, FIN, Christmas-tree and null scans probe 2,000 ports within a second or two,
+    each probe answered with a RST: as many stray packets as an ACK, FIN or RST flood, but one
+    per port, so a vertical scan. (Left to itself nmap sends them within 0.1 s, faster than
+    tcpdump records on a busy machine: 1,500 per second is still a flood's rate.)"""
     require_tool("nmap")
-    pcap = tmp_path / "ack-scan.pcap"
+    pcap = tmp_path / "scan.pcap"
     with _recording(lab, pcap):
-        lab.run(lab.attacker, ["nmap", "-n", "-Pn", "-sA", "-p", "1-2000", "--max-rate", "1500",
+        lab.run(lab.attacker, ["nmap", "-n", "-Pn", probe, "-p", "1-2000", "--max-rate", "1500",
                                lab.device_ip], timeout=120)
     alerts = _scan(lab, pcap)
     assert [(a.detector, a.direction, a.device) for a in alerts] == [
@@ -180,3 +203,27 @@ def test_masscan_telnet_sweep_from_the_device_is_an_outbound_telnet_scan(
     assert [(a.detector, a.direction, a.device) for a in alerts] == [
         ("scan.horizontal.telnet", "outbound", lab.device_ip)], alerts
     assert alerts[0].evidence["distinct"]["count"] == 256 - len(mine)
+
+
+def test_slowhttptest_slowloris_is_a_slow_http_attack(lab: Lab, tmp_path: Path) -> None:
+    """slowhttptest in Slowloris mode holds 100 connections to the device's web server open for
+    15 s, each sending another header line every 5 s: too few connections for an HTTP flood,
+    each one held long with nothing answered."""
+    require_tool("slowhttptest")
+    server = lab.spawn(lab.device, [sys.executable, "-m", "http.server", "80",
+                                    "--bind", lab.device_ip],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        lab.wait_listening(lab.attacker, lab.device_ip, 80)
+        pcap = tmp_path / "slowloris.pcap"
+        with _recording(lab, pcap):
+            lab.run(lab.attacker, ["slowhttptest", "-H", "-c", "100", "-r", "50", "-i", "5",
+                                   "-l", "15", "-p", "3", "-u", f"http://{lab.device_ip}/"],
+                    timeout=60)
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+    alerts = _scan(lab, pcap)
+    assert [(a.detector, a.direction, a.device, a.peers) for a in alerts] == [
+        ("dos.slow-http", "inbound", lab.device_ip, (lab.attacker_ip,))], alerts
+    assert alerts[0].evidence["flows"] >= 100

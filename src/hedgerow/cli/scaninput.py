@@ -119,7 +119,7 @@ def rebatch(
 ) -> Iterator[FlowBatch]:
     """Join consecutive pieces until each batch holds ``min_rows`` flows (fewer fixed costs per
     detector call; the flows keep their order), each in one contiguous chunk per column (the
-    37 rules' filters and group-bys would otherwise each gather the pieces again). A capture's
+    ~40 rules' filters and group-bys would otherwise each gather the pieces again). A capture's
     row chunks are turned into numpy columns as they come
     (:func:`~hedgerow.flows.build.flow_arrays`, smaller than the rows) and built into
     one frame per batch, not into a frame each and then joined. Empty pieces are dropped; no
