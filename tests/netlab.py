@@ -30,6 +30,7 @@ class Lab:
         self.attacker_ip = f"10.77.{octet}.2"
         self._veth = (f"hr-ag-d{tag}", f"hr-ag-a{tag}")
         self._procs: list[subprocess.Popen[bytes]] = []
+        self._extra: list[str] = []
         # Tools such as hydra leave files in their working directory: give them a private one.
         self.workdir = Path(tempfile.mkdtemp(prefix="hr-ag-lab-"))
 
@@ -72,6 +73,20 @@ class Lab:
     def add_device_address(self, host: int) -> str:
         """Another address on the device side of the link (10.77.N.<host>)."""
         return self._add_address(self.device, self._veth[0], host)
+
+    def add_neighbour(self, host: int) -> tuple[str, str]:
+        """A third host on the link, in a namespace of its own (10.77.N.<host>, its own MAC: a
+        macvlan on the attacker's end), as a home router would be: (namespace, address)."""
+        ns = f"hr-ag-nb{host}-{self.device.rsplit('-', 1)[1]}"
+        iface = f"hr-ag-n{host}"
+        _ip("netns", "add", ns)
+        self._extra.append(ns)
+        _ip("-n", self.attacker, "link", "add", iface, "link", self._veth[1], "type", "macvlan",
+            "mode", "bridge")
+        _ip("-n", self.attacker, "link", "set", iface, "netns", ns)
+        address = self._add_address(ns, iface, host)
+        _ip("-n", ns, "link", "set", iface, "up")
+        return ns, address
 
     def _add_address(self, ns: str, iface: str, host: int) -> str:
         address = self.device_ip.rsplit(".", 1)[0] + f".{host}"
@@ -119,7 +134,7 @@ class Lab:
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
         self._procs.clear()
-        for ns in (self.device, self.attacker):
+        for ns in (*self._extra, self.device, self.attacker):
             pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True,
                                   check=False).stdout.split()
             for pid in pids:

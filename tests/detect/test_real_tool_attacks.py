@@ -227,3 +227,26 @@ def test_slowhttptest_slowloris_is_a_slow_http_attack(lab: Lab, tmp_path: Path) 
     assert [(a.detector, a.direction, a.device, a.peers) for a in alerts] == [
         ("dos.slow-http", "inbound", lab.device_ip, (lab.attacker_ip,))], alerts
     assert alerts[0].evidence["flows"] >= 100
+
+
+def test_arpspoof_poisoning_the_device_about_its_router(lab: Lab, tmp_path: Path) -> None:
+    """dsniff's arpspoof tells the device, every 2 s, that its router's address is at the
+    attacker's MAC, while the router (a third namespace on the link, its own MAC) goes on
+    asking for the device with arping: one alert, the attacker as the spoofing device."""
+    require_tool("arpspoof", "arping")
+    router_ns, router_ip = lab.add_neighbour(254)
+    pcap = tmp_path / "arpspoof.pcap"
+    with _recording(lab, pcap):
+        spoof = lab.spawn(lab.attacker, ["arpspoof", "-i", lab.attacker_iface, "-t",
+                                         lab.device_ip, router_ip],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(3)
+        lab.run(router_ns, ["arping", "-c", "3", "-w", "4", lab.device_ip], timeout=20)
+        time.sleep(5)
+        spoof.send_signal(signal.SIGINT)  # it re-arps the device with the router's MAC, then exits
+        spoof.wait(timeout=30)
+    home = (lab.device_ip.rsplit(".", 1)[0] + ".0/24",)
+    alerts = run_scan([pcap], home_nets=home).alerts
+    assert [(a.detector, a.kind.value, a.direction, a.device, a.peers) for a in alerts] == [
+        ("spoof.arp", "spoofing", "internal", lab.attacker_ip, (lab.device_ip, router_ip))], alerts
+    assert alerts[0].evidence["claims"] >= 5 and len(alerts[0].evidence["owner_macs"]) == 1

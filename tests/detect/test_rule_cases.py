@@ -13,7 +13,7 @@ CASES = find_cases(builtin_rules_dir())
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_case(case: CaseDir) -> None:
-    result = run_case(case, [], lambda p: iter_flows([p]))
+    result = run_case(case, [], lambda p, seen: iter_flows([p], packet_observers=seen))
     assert result.error is None, result.error
     assert not result.missing, result.missing
     assert not result.unexpected, result.unexpected

@@ -30,7 +30,8 @@ FLOW_RECALL_FLOOR = {"stratosphere": 0.5, "stopddos": 0.7, "ndpi": 0.95, "zeek-t
 @cache
 def _summary(corpus: Path, source: str) -> SourceSummary:
     gt = load_ground_truth(TRUTH / f"{source}.json")
-    return summarize(source, evaluate(gt, corpus, lambda p: iter_flows([p])))
+    scores = evaluate(gt, corpus, lambda p, seen: iter_flows([p], packet_observers=seen))
+    return summarize(source, scores)
 
 
 @pytest.mark.parametrize("source", SOURCES)

@@ -9,6 +9,7 @@ import pytest
 
 from hedgerow.capture import open_capture
 from hedgerow.cli.scan import run_scan
+from hedgerow.detect.ruleload import builtin_rules_dir
 from hedgerow.model import Alert
 from hedgerow.sense.analyze import StreamAnalyzer
 
@@ -42,6 +43,15 @@ def test_final_alerts_equal_hedgerow_scan(corpus: Path, name: str) -> None:
         streamed = _stream(path, batch_size)
         assert {a.evidence["stage"] for a in streamed} <= {"final"}
         assert {a.dedup_key for a in streamed} == offline, batch_size
+
+
+def test_arp_poisoning_from_packets_live_as_offline() -> None:
+    """The ARP rule reads packets, not flows: the live path hands them over too."""
+    path = builtin_rules_dir() / "spoof" / "cases" / "netns-arpspoof" / "arpspoof-router.pcap"
+    offline = run_scan([path]).alerts
+    assert [a.detector for a in offline] == ["spoof.arp"]
+    for batch_size in (65536, 5):
+        assert {a.dedup_key for a in _stream(path, batch_size)} == {offline[0].dedup_key}
 
 
 def test_early_alert_while_the_scan_is_still_going_on(corpus: Path) -> None:

@@ -107,7 +107,8 @@ def run_scan(
                 progress.update(task, description=file.name)
             # a conn.log's flows feed the collector (a capture's packets were observed instead)
             on_batch = collector.add_flows if collector is not None else None
-            pieces = read_flows(file, outcome, on_batch, [*observers, record.observe])
+            pieces = read_flows(file, outcome, on_batch,
+                                [*observers, record.observe, *engine.packet_observers])
             for batch in rebatch(pieces, networks=networks):
                 # once, for the engine and the tally (a capture's batches come with it)
                 batch = record.judge(with_locality(batch, networks))

@@ -2,7 +2,9 @@
 
 A detector is built from one rule (data). It receives whole FlowBatches in event-time order
 (``process``), keeps bounded windowed state across batches, and flushes what is left at the
-end (``finish``). It never reads the wall clock.
+end (``finish``). A detector that reads packets too (``reads_packets``) also gets every packet
+batch (``observe``), possibly from the reading thread, before the flows those packets end. It
+never reads the wall clock.
 
 Example:
     >>> from hedgerow.detect.ruleload import builtin_rules_dir, load_rules
@@ -25,6 +27,7 @@ from hedgerow.flows.schema import FlowBatch
 from hedgerow.model import Alert, LocalNetworks
 
 if TYPE_CHECKING:
+    from hedgerow.capture.batch import PacketBatch
     from hedgerow.detect.masks import BatchMasks
     from hedgerow.intel.indicators import IndicatorSet
 
@@ -51,11 +54,16 @@ class Detector(ABC):
 
     name: str
     version: str
+    reads_packets: bool = False
+    """Whether :meth:`observe` wants the packet batches (ARP, for one)."""
 
     def __init__(self, rule: Any) -> None:
         self.rule = rule
         self.name = rule.id
         self.version = str(rule.version)
+
+    def observe(self, packets: PacketBatch) -> None:  # noqa: B027 - most detectors read none
+        """Read one packet batch (called only when ``reads_packets``)."""
 
     @abstractmethod
     def process(self, flows: FlowBatch, ctx: DetectContext) -> list[Alert]:
@@ -109,4 +117,4 @@ def build_detector(rule: Any) -> Detector:
 
 
 def _load_builtin_detectors() -> None:
-    from hedgerow.detect import beacon, intelmatch, p2p, threshold  # noqa: F401
+    from hedgerow.detect import arpspoof, beacon, intelmatch, p2p, threshold  # noqa: F401

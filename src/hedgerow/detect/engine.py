@@ -27,10 +27,11 @@ the engine keeps only the alerts that may still suppress one not concluded yet.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from hedgerow.capture.batch import PacketBatch
 from hedgerow.detect.base import DetectContext, Detector, build_detector
 from hedgerow.detect.locality import with_locality
 from hedgerow.detect.masks import BatchMasks
@@ -68,6 +69,7 @@ class DetectionEngine:
         self._watermark = -math.inf
         self.flows_seen = 0
         self._plans = [d.filter_plans for d in self.detectors if isinstance(d, ThresholdDetector)]
+        self._packet_readers = [d for d in self.detectors if d.reads_packets]
 
     @classmethod
     def from_rule_dirs(
@@ -94,6 +96,12 @@ class DetectionEngine:
     def fresh(self) -> DetectionEngine:
         """A new engine with the same rules and context and no state (for the next capture)."""
         return DetectionEngine(self.rules, self.ctx)
+
+    @property
+    def packet_observers(self) -> list[Callable[[PacketBatch], None]]:
+        """What a reader hands every packet batch to, before the flows the packets end: the
+        detectors that read packets (an empty list when none does, as for a conn.log)."""
+        return [d.observe for d in self._packet_readers]
 
     def process(self, flows: FlowBatch) -> None:
         """Feed one batch (flows in roughly ascending ``ts``) to every detector."""

@@ -143,7 +143,20 @@ class IntelRule(RuleBase):
         return self
 
 
-Rule = Annotated[ThresholdRule | BeaconRule | P2PRule | IntelRule, Field(discriminator="type")]
+class ArpSpoofRule(RuleBase):
+    """A second MAC claiming, again and again, an address whose owner still answers for it."""
+
+    type: Literal["arp-spoof"]
+    min_claims: int = Field(ge=1)
+    window: float = Field(gt=0)
+    """Longest gap (seconds) between one MAC's claims within one episode."""
+    hold: float = Field(gt=0)
+    """Seconds an address stays its first MAC's after that MAC was last heard for it."""
+    max_addresses: int = Field(default=65_536, ge=1)
+
+
+Rule = Annotated[ThresholdRule | BeaconRule | P2PRule | IntelRule | ArpSpoofRule,
+                 Field(discriminator="type")]
 
 
 class RuleFile(BaseModel):

@@ -19,7 +19,6 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,11 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hedgerow.detect.engine import DetectionEngine
 from hedgerow.detect.ruleload import RuleError
-from hedgerow.flows.schema import FlowBatch
+from hedgerow.flows.source import FlowReader
 from hedgerow.model import Alert, LocalNetworks
 
 CASE_FILE = "case.yaml"
-FlowReader = Callable[[Path], Iterable[FlowBatch]]
 
 
 class ExpectedAlert(BaseModel):
@@ -118,7 +116,7 @@ def run_case(case: CaseDir, rule_dirs: list[Path], read: FlowReader) -> CaseResu
         engine = DetectionEngine.from_rule_dirs(
             rule_dirs, networks=networks, intel_files=[case.path / f for f in spec.intel]
         )
-        for batch in read(case.path / spec.input):
+        for batch in read(case.path / spec.input, engine.packet_observers):
             engine.process(batch)
         alerts = engine.finish()
     except (RuleError, ValueError, OSError) as exc:

@@ -11,14 +11,15 @@ Example:
     ...     {"path": "slips/dataset/port-scans/vertical/conn.log", "reference": "Slips test",
     ...      "attacks": [{"attacker": "192.168.1.9", "victim": "45.33.32.156", "kind": "scan",
     ...                   "direction": "outbound"}]}]})
-    >>> scores = evaluate(gt, Path("/work/shared/corpus"), lambda p: iter_flows([p]))
+    >>> read = lambda path, observers: iter_flows([path], packet_observers=observers)
+    >>> scores = evaluate(gt, Path("/work/shared/corpus"), read)
     >>> scores[0].attacks[0].detected
     True
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -26,10 +27,10 @@ import polars as pl
 from hedgerow.detect.engine import OFFLINE_DEFER_ROWS, DetectionEngine
 from hedgerow.evaluate.score import CaptureScore, score_capture
 from hedgerow.evaluate.truth import GroundTruth
-from hedgerow.flows.schema import FLOW_SCHEMA, FlowBatch
+from hedgerow.flows.schema import FLOW_SCHEMA
+from hedgerow.flows.source import FlowReader
 from hedgerow.model import LocalNetworks
 
-FlowReader = Callable[[Path], Iterable[FlowBatch]]
 _KEEP = ["ts", "id.orig_h", "id.resp_h", "proto", "label"]
 
 
@@ -60,7 +61,7 @@ def evaluate(
             engine = template.fresh()
             kept: list[pl.DataFrame] = []
             try:
-                for batch in read(file):
+                for batch in read(file, engine.packet_observers):
                     engine.process(batch)
                     kept.append(batch.select(_KEEP))
             except (OSError, ValueError) as exc:

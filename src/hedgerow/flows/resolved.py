@@ -32,7 +32,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +41,7 @@ import polars as pl
 from hedgerow.capture.batch import PacketBatch
 from hedgerow.flows.build import addr_strings
 from hedgerow.flows.schema import RESP_RESOLVED, FlowBatch
-from hedgerow.flows.source import FlowSource
+from hedgerow.flows.source import FlowSource, PacketObserver
 from hedgerow.flows.text import mac_strings
 from hedgerow.wire.dns import TYPE_A, TYPE_AAAA, dns_answers
 
@@ -246,10 +246,12 @@ class ResolutionRecord:
         return self._frames
 
 
-def judged_flows(path: Path) -> Iterator[FlowBatch]:
+def judged_flows(
+    path: Path, packet_observers: Sequence[PacketObserver] = ()
+) -> Iterator[FlowBatch]:
     """A file's FlowBatches with ``_resp_resolved`` from its own DNS answers, as ``hedgerow
-    scan`` gives them (null throughout for a conn.log): the reader of ``hedgerow eval`` and
-    ``hedgerow rules test``."""
+    scan`` gives them (null throughout for a conn.log), its packets also shown to
+    ``packet_observers``: the reader of ``hedgerow eval`` and ``hedgerow rules test``."""
     record = ResolutionRecord()
-    for batch in FlowSource([path], packet_observers=[record.observe]):
+    for batch in FlowSource([path], packet_observers=[record.observe, *packet_observers]):
         yield record.judge(batch)

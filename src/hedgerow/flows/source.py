@@ -221,10 +221,17 @@ def _size(path: str) -> int:
         return 0
 
 
+PacketObserver = Callable[[PacketBatch], None]
+"""Something that reads every packet batch of a capture before the flows they end."""
+FlowReader = Callable[[Path, Sequence[PacketObserver]], Iterable["FlowBatch"]]
+"""A file's FlowBatches, its packets shown to the observers (``hedgerow eval``, ``rules test``)."""
+
+
 def iter_flows(
     paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
     config: MeterConfig | None = None,
     batch_size: int = 65536,
+    packet_observers: Sequence[PacketObserver] = (),
 ) -> Iterator[FlowBatch]:
     """FlowBatches from captures (metered) and Zeek conn.logs, path by path.
 
@@ -234,4 +241,4 @@ def iter_flows(
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
-    return iter(FlowSource(paths, config, batch_size))
+    return iter(FlowSource(paths, config, batch_size, packet_observers=packet_observers))

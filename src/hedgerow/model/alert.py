@@ -33,6 +33,7 @@ class AlertKind(StrEnum):
     MALWARE = "malware"
     ANOMALY = "anomaly"
     INTEL = "intel"
+    SPOOFING = "spoofing"
     POLICY = "policy"
 
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from hedgerow.model import Alert
 from hedgerow.report.hosts import SeenHost
 
-ATTACK_KINDS = ("scan", "bruteforce", "dos", "exploit", "malware", "c2", "mining", "intel")
+ATTACK_KINDS = (
+    "scan", "bruteforce", "dos", "exploit", "malware", "c2", "mining", "intel", "spoofing",
+)
 
 
 @dataclass(frozen=True)

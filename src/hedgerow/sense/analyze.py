@@ -83,6 +83,7 @@ class StreamAnalyzer:
         self.engine = engine
         self.devices = devices
         self.resolved = ResolutionRecord()
+        self._packet_observers = engine.packet_observers
         self.meter = LiveFlowMeter(meter_config)
         self.early_every_s = early_every_s
         self.early_max_gap_s = early_max_gap_s
@@ -124,6 +125,8 @@ class StreamAnalyzer:
         if self.devices is not None:
             self.devices.observe(batch)
         self.resolved.observe(batch)
+        for observe in self._packet_observers:
+            observe(batch)
         self._hold(self.meter.add(batch))
         due = self._last_ns - self._last_detect_ns >= self.detect_every_s * _NS
         return self._detect() if due or self._pending_rows >= self.max_pending else []
