@@ -1,9 +1,11 @@
 """Floods (SYN; ACK, PSH-ACK and fragmented ACK; RST and RST-FIN; FIN, Christmas-tree and null;
-UDP, fragmented UDP, ICMP, GRE), the Mirai SYN fingerprint, stray-packet port scans and a telnet
-sweep from real attack tools, through capture and the rules.
+UDP, fragmented UDP, ICMP, GRE), the Mirai SYN fingerprint, stray-packet port scans, a telnet
+sweep, Slowloris, ARP cache poisoning and web attacks from real attack tools, through capture
+and the rules.
 
-In a two-namespace :class:`netlab.Lab`, hping3, nmap and masscan (Debian's) attack the device
-(10.77.N.1) from the attacker namespace, or the device floods the attacker; tcpdump on the
+In a two-namespace :class:`netlab.Lab`, Debian's hping3, nmap, masscan, slowhttptest, sqlmap
+and arpspoof attack the device (10.77.N.1) from the attacker namespace (the ARP case adds a
+router in a third namespace on the link), or the device floods the attacker; tcpdump on the
 device's end of the veth link records each attack in its own capture, which ``run_scan`` reads
 with the built-in rules and the device's addresses as the home network. Every packet stays on
 that link: the only targets are the lab's own addresses and its /24 (whose other addresses
@@ -250,3 +252,41 @@ def test_arpspoof_poisoning_the_device_about_its_router(lab: Lab, tmp_path: Path
     assert [(a.detector, a.kind.value, a.direction, a.device, a.peers) for a in alerts] == [
         ("spoof.arp", "spoofing", "internal", lab.attacker_ip, (lab.device_ip, router_ip))], alerts
     assert alerts[0].evidence["claims"] >= 5 and len(alerts[0].evidence["owner_macs"]) == 1
+
+
+@pytest.fixture()
+def web_server(lab: Lab) -> Iterator[None]:
+    """Python's http.server on the device's port 80."""
+    server = lab.spawn(lab.device, [sys.executable, "-m", "http.server", "80",
+                                    "--bind", lab.device_ip],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        lab.wait_listening(lab.attacker, lab.device_ip, 80)
+        yield
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+
+
+@pytest.mark.parametrize(("tool", "rules"), [
+    # directory traversal, plain, URL-encoded and overlong
+    (["nmap", "-n", "-Pn", "-p", "80", "--script", "http-passwd"], ["exploit.web-attack"]),
+    (["nmap", "-n", "-Pn", "-p", "80", "--script", "http-shellshock"], ["exploit.web-attack"]),
+    # harmless scripts: the scanner only names itself
+    (["nmap", "-n", "-Pn", "-p", "80", "--script", "http-title,http-headers"],
+     ["scan.web-scanner"]),
+    (["sqlmap", "--batch", "--flush-session", "--technique", "BEUS", "--output-dir", "{work}",
+      "-u", "http://{device}/?id=1"], ["exploit.web-attack"]),
+], ids=["nmap-http-passwd", "nmap-shellshock", "nmap-http-title", "sqlmap"])
+def test_web_attack_tools(lab: Lab, tmp_path: Path, web_server: None, tool: list[str],
+                          rules: list[str]) -> None:
+    require_tool(tool[0])
+    argv = [a.format(device=lab.device_ip, work=lab.workdir) for a in tool]
+    if tool[0] == "nmap":
+        argv.append(lab.device_ip)
+    pcap = tmp_path / "web.pcap"
+    with _recording(lab, pcap):
+        lab.run(lab.attacker, argv, timeout=300, check=False)
+    alerts = _scan(lab, pcap)
+    assert [(a.detector, a.direction, a.device, a.peers) for a in alerts] == [
+        (rule, "inbound", lab.device_ip, (lab.attacker_ip,)) for rule in rules], alerts
