@@ -95,5 +95,6 @@ def test_state_is_bounded_and_copies_are_independent() -> None:
 
 def test_only_packet_reading_rules_observe_packets() -> None:
     engine = DetectionEngine.from_rule_dirs()
-    assert [o.__self__.name for o in engine.packet_observers] == ["spoof.arp"]  # type: ignore[attr-defined]
+    readers = [o.__self__.name for o in engine.packet_observers]  # type: ignore[attr-defined]
+    assert readers == ["spoof.arp", "spoof.dns"]
     assert DetectionEngine.from_rule_dirs(builtin=False).packet_observers == []

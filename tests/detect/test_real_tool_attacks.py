@@ -290,3 +290,48 @@ def test_web_attack_tools(lab: Lab, tmp_path: Path, web_server: None, tool: list
     alerts = _scan(lab, pcap)
     assert [(a.detector, a.direction, a.device, a.peers) for a in alerts] == [
         (rule, "inbound", lab.device_ip, (lab.attacker_ip,)) for rule in rules], alerts
+
+
+def test_dnsspoof_racing_the_router_resolver(lab: Lab, tmp_path: Path) -> None:
+    """The router (a third namespace) resolves names with dnsmasq; the device looks names up
+    with busybox nslookup, first unhindered, then while dsniff's dnsspoof forges answers in the
+    router's name. Both answers reach the device: one alert, the forger named by its MAC."""
+    require_tool("dnsspoof", "dnsmasq", "busybox")
+    router_ns, router_ip = lab.add_neighbour(253)
+    lab.spawn(router_ns, ["dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts",
+                          "--bind-interfaces", f"--listen-address={router_ip}", "--pid-file=",
+                          "--user=root", "--address=/iot-cloud.example/203.0.113.10",
+                          "--address=/time.example/203.0.113.11"],
+              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    forged = lab.workdir / "forged.hosts"
+    forged.write_text("198.51.100.66 iot-cloud.example\n")
+    pcap = tmp_path / "dnsspoof.pcap"
+
+    def lookup(name: str) -> str:
+        return lab.run(lab.device, ["busybox", "nslookup", name, router_ip], check=False).stdout
+
+    deadline = time.monotonic() + 10
+    while "203.0.113.11" not in lookup("time.example") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    with _recording(lab, pcap):
+        for _ in range(3):
+            assert "203.0.113.11" in lookup("time.example")
+        spoof = lab.spawn(lab.attacker, ["dnsspoof", "-i", lab.attacker_iface, "-f", str(forged),
+                                         f"udp dst port 53 and dst host {router_ip}"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(2)
+        for _ in range(3):
+            lookup("iot-cloud.example")
+            time.sleep(0.5)
+        spoof.send_signal(signal.SIGINT)
+        spoof.wait(timeout=10)
+    mac = json.loads(subprocess.run(
+        ["ip", "-j", "-n", lab.attacker, "link", "show", lab.attacker_iface],
+        capture_output=True, text=True, check=True).stdout)[0]["address"]
+    home = (lab.device_ip.rsplit(".", 1)[0] + ".0/24",)
+    alerts = run_scan([pcap], home_nets=home).alerts
+    assert [(a.detector, a.kind.value, a.direction, a.device, a.peers) for a in alerts] == [
+        ("spoof.dns", "spoofing", "inbound", lab.device_ip, (mac,))], alerts
+    evidence = alerts[0].evidence
+    assert (evidence["name"], evidence["forged"], evidence["genuine"]) == (
+        "iot-cloud.example", ["198.51.100.66"], ["203.0.113.10"])

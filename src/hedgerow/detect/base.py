@@ -117,4 +117,11 @@ def build_detector(rule: Any) -> Detector:
 
 
 def _load_builtin_detectors() -> None:
-    from hedgerow.detect import arpspoof, beacon, intelmatch, p2p, threshold  # noqa: F401
+    from hedgerow.detect import (  # noqa: F401
+        arpspoof,
+        beacon,
+        dnsspoof,
+        intelmatch,
+        p2p,
+        threshold,
+    )

@@ -155,8 +155,20 @@ class ArpSpoofRule(RuleBase):
     max_addresses: int = Field(default=65_536, ge=1)
 
 
-Rule = Annotated[ThresholdRule | BeaconRule | P2PRule | IntelRule | ArpSpoofRule,
-                 Field(discriminator="type")]
+class DnsSpoofRule(RuleBase):
+    """Two different answers to one DNS query from one server: a forger racing the resolver."""
+
+    type: Literal["dns-spoof"]
+    window: float = Field(default=2.0, gt=0)
+    """Seconds after a response that another one to the same query counts as a race."""
+    dedup_s: float = Field(default=3600.0, gt=0)
+    max_pending: int = Field(default=65_536, ge=1)
+
+
+Rule = Annotated[
+    ThresholdRule | BeaconRule | P2PRule | IntelRule | ArpSpoofRule | DnsSpoofRule,
+    Field(discriminator="type"),
+]
 
 
 class RuleFile(BaseModel):

@@ -43,11 +43,12 @@ _TEXT: dict[tuple[str, str], str] = {
     ("malware", "internal"): "This device tries to plant a program on another device in your home.",
     ("intel", "outbound"): "This device talks to an address on a threat-intelligence list.",
     ("intel", "inbound"): "An address on a threat-intelligence list contacted this device.",
-    ("spoofing", "internal"): "This device pretends to be another device in your home (often "
-    "the router) so that traffic meant for it passes through this one: someone may be reading "
-    "it. Unless it is a security tool you run, it is probably infected.",
-    ("spoofing", "inbound"): "An unknown machine on your home network pretends to be this "
-    "device so that traffic meant for it passes through the impostor.",
+    ("spoofing", "internal"): "This device pretends to be another device or service in your "
+    "home (often the router) to divert traffic through itself: someone may be reading it. "
+    "Unless it is a security tool you run, it is probably infected.",
+    ("spoofing", "inbound"): "Something on your network sends this device forged answers, "
+    "pretending to be another device or service, to divert its traffic: what it sends may be "
+    "read or changed.",
 }
 
 _DEFAULT = {
