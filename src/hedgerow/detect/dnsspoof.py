@@ -15,18 +15,30 @@ per client, forger and ``dedup_s`` (an hour), with the name, the forged and the 
 of its first race. Event time only; at most ``max_pending`` responses and as many servers (a
 few MACs each) are held.
 
+Responses are read only when a second one to the same query comes (rare): the first is kept
+as its bytes until then.
+
 Example:
+    >>> import struct
     >>> from hedgerow.detect.base import DetectContext
     >>> from hedgerow.detect.ruleschema import DnsSpoofRule
+    >>> def response(txid, name, address):  # one A record
+    ...     qname = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + bytes(1)
+    ...     rdata = bytes(map(int, address.split(".")))
+    ...     record = struct.pack("!HHHIH", 0xC00C, 1, 1, 60, 4) + rdata
+    ...     head = struct.pack("!6H", txid, 0x8180, 1, 1, 0, 0)
+    ...     return head + qname + struct.pack("!HH", 1, 1) + record
     >>> rule = DnsSpoofRule.model_validate({"id": "spoof.dns.demo", "type": "dns-spoof",
     ...     "kind": "spoofing", "severity": "high", "meaning": "DNS spoofing", "window": 2})
     >>> det = DnsSpoofDetector(rule)
-    >>> router, forger = "aa:aa:aa:aa:aa:01", "aa:aa:aa:aa:aa:66"
-    >>> det.answer(("192.168.1.20", 39000, 1, "cdn.example"), ("198.51.100.9",),
-    ...            "192.168.1.1", router, at=1.0)
-    >>> query = ("192.168.1.20", 40000, 0x1234, "bank.example")
-    >>> det.answer(query, ("203.0.113.7",), "192.168.1.1", router, at=10.00)
-    >>> det.answer(query, ("6.6.6.6",), "192.168.1.1", forger, at=10.03)  # second, yet forged
+    >>> router, forger, resolver, client = ("aa:aa:aa:aa:aa:01", "aa:aa:aa:aa:aa:66",
+    ...                                      "192.168.1.1", "192.168.1.20")
+    >>> det.answer(client, 39000, resolver, router, response(1, "cdn.example", "198.51.100.9"),
+    ...            at=1.0)
+    >>> det.answer(client, 40000, resolver, router, response(7, "bank.example", "203.0.113.7"),
+    ...            at=10.00)
+    >>> det.answer(client, 40000, resolver, forger, response(7, "bank.example", "6.6.6.6"),
+    ...            at=10.03)  # second, yet forged: the router had answered before
     >>> [(a.device, a.peers, a.evidence["forged"]) for a in det.finish(DetectContext())]
     [('192.168.1.20', ('aa:aa:aa:aa:aa:66',), ['6.6.6.6'])]
 """
@@ -49,7 +61,7 @@ from hedgerow.model import Alert
 from hedgerow.wire.dns import TYPE_A, TYPE_AAAA, dns_answers
 
 Query = tuple[str, int, int, str]
-"""(client address, client port, transaction id, question name)"""
+"""(client address, client port, transaction id, server address)"""
 
 _UDP = 17
 _DNS = 53
@@ -59,16 +71,30 @@ _MACS_PER_SERVER = 4
 @dataclass(frozen=True, slots=True)
 class _Response:
     at: float
-    addresses: tuple[str, ...]
-    server: str
+    payload: bytes
     mac: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What a response says: its question and the addresses it gives (sorted)."""
+
+    question: str | None
+    addresses: tuple[str, ...]
+
+    @classmethod
+    def read(cls, payload: bytes) -> _Answer:
+        answers = dns_answers(payload)
+        return cls(answers.question, tuple(sorted(
+            r.value for r in answers.records if r.rtype in (TYPE_A, TYPE_AAAA))))
 
 
 @dataclass(frozen=True, slots=True)
 class _Race:
     query: Query
-    forged: _Response
-    genuine: _Response
+    name: str
+    forged: tuple[_Response, _Answer]
+    genuine: tuple[_Response, _Answer]
 
 
 @register("dns-spoof")
@@ -85,6 +111,7 @@ class DnsSpoofDetector(Detector):
         self._raced: set[Query] = set()
         self._answered: dict[str, dict[str, int]] = {}
         """server -> MAC -> responses seen"""
+        self._swept = float("-inf")
 
     def observe(self, packets: PacketBatch) -> None:
         """Read the batch's DNS responses (UDP from port 53)."""
@@ -103,37 +130,36 @@ class DnsSpoofDetector(Detector):
         for client, server, mac, port, at, start, end in zip(
             clients, servers, macs, ports, times, starts, ends, strict=True
         ):
-            payload = data[start:end].tobytes()
-            answers = dns_answers(payload)
-            if answers.question is None:
-                continue
-            addresses = tuple(sorted(r.value for r in answers.records
-                                     if r.rtype in (TYPE_A, TYPE_AAAA)))
-            txid = int.from_bytes(payload[:2], "big")
-            self.answer((client, port, txid, answers.question), addresses, server, mac or "",
-                        at=at)
+            self.answer(client, port, server, mac or "", data[start:end].tobytes(), at=at)
 
-    def answer(self, query: Query, addresses: tuple[str, ...], server: str, mac: str, *,
+    def answer(self, client: str, port: int, server: str, mac: str, payload: bytes, *,
                at: float) -> None:
-        """One response to ``query`` giving ``addresses`` (sorted), from ``server`` via ``mac``."""
-        response = _Response(at, addresses, server, mac)
+        """One DNS response ``payload`` from ``server`` (via ``mac``) to ``client``:``port``."""
         self._count(server, mac)
+        query = (client, port, int.from_bytes(payload[:2], "big"), server)
+        response = _Response(at, payload, mac)
         first = self._pending.get(query)
         if first is None or at - first.at > self.rule.window:
-            self._forget_before(at - self.rule.window)
+            if at - self._swept > self.rule.window:
+                self._forget_before(at - self.rule.window)
+                self._swept = at
             self._pending.pop(query, None)
             if len(self._pending) >= self.rule.max_pending:
                 del self._pending[next(iter(self._pending))]
             self._pending[query] = response
             return
-        if (first.server == server and first.addresses and addresses
-                and first.addresses != addresses and query not in self._raced):
-            self._raced.add(query)
-            seen = self._answered[server]
-            forged, genuine = sorted((first, response), key=lambda r: seen.get(r.mac, 0))
-            if seen.get(forged.mac, 0) == seen.get(genuine.mac, 0):
-                forged, genuine = first, response
-            self._found.append(_Race(query, forged, genuine))
+        if query in self._raced:
+            return
+        said, says = _Answer.read(first.payload), _Answer.read(payload)
+        if (said.question is None or said.question != says.question or not said.addresses
+                or not says.addresses or said.addresses == says.addresses):
+            return
+        self._raced.add(query)
+        seen = self._answered[server]
+        pair = sorted(((first, said), (response, says)), key=lambda r: seen.get(r[0].mac, 0))
+        if seen.get(pair[0][0].mac, 0) == seen.get(pair[1][0].mac, 0):
+            pair = [(first, said), (response, says)]
+        self._found.append(_Race(query, said.question, pair[0], pair[1]))
 
     def process(self, flows: FlowBatch, ctx: DetectContext) -> list[Alert]:
         return self._alerts(ctx)
@@ -167,9 +193,9 @@ class DnsSpoofDetector(Detector):
         out = []
         while self._found:
             race = self._found.popleft()
-            client, _port, _txid, name = race.query
-            forged, genuine = race.forged, race.genuine
-            forger = forged.mac if forged.mac and forged.mac != genuine.mac else forged.server
+            client, _port, _txid, server = race.query
+            (forged, lie), (genuine, truth) = race.forged, race.genuine
+            forger = forged.mac if forged.mac and forged.mac != genuine.mac else server
             alert = make_alert(
                 **rule_fields(self.rule),
                 version=self.version,
@@ -179,14 +205,14 @@ class DnsSpoofDetector(Detector):
                 start=min(forged.at, genuine.at),
                 end=max(forged.at, genuine.at),
                 window_key=int(min(forged.at, genuine.at) // self.rule.dedup_s),
-                measure=f"{name} answered {', '.join(forged.addresses)} instead of "
-                f"{', '.join(genuine.addresses)}",
+                measure=f"{race.name} answered {', '.join(lie.addresses)} instead of "
+                f"{', '.join(truth.addresses)}",
                 evidence={
-                    "name": name,
-                    "server": forged.server,
-                    "forged": list(forged.addresses),
+                    "name": race.name,
+                    "server": server,
+                    "forged": list(lie.addresses),
                     "forged_mac": forged.mac,
-                    "genuine": list(genuine.addresses),
+                    "genuine": list(truth.addresses),
                     "genuine_mac": genuine.mac,
                     "forged_first": forged.at <= genuine.at,
                 },
