@@ -288,8 +288,12 @@ def test_web_attack_tools(lab: Lab, tmp_path: Path, web_server: None, tool: list
     with _recording(lab, pcap):
         lab.run(lab.attacker, argv, timeout=300, check=False)
     alerts = _scan(lab, pcap)
-    assert [(a.detector, a.direction, a.device, a.peers) for a in alerts] == [
-        (rule, "inbound", lab.device_ip, (lab.attacker_ip,)) for rule in rules], alerts
+    # A tool's self-naming request that falls outside the span of its attack strings (nmap's
+    # check of how the server answers a missing page, its timing varying run to run) is not
+    # explained by the exploit alert: the scanner alert may come too.
+    got = [(a.detector, a.direction, a.device, a.peers) for a in alerts
+           if a.detector in rules or a.detector != "scan.web-scanner"]
+    assert got == [(rule, "inbound", lab.device_ip, (lab.attacker_ip,)) for rule in rules], alerts
 
 
 def test_dnsspoof_racing_the_router_resolver(lab: Lab, tmp_path: Path) -> None:
