@@ -83,14 +83,21 @@ def test_too_few_claims_or_an_owner_silent_since_raise_nothing() -> None:
     assert _alerts(det) == []
 
 
-def test_state_is_bounded_and_copies_are_independent() -> None:
+def test_state_is_bounded_and_a_copy_takes_only_the_waiting_alerts() -> None:
+    """The live sensor's early checks run a copy of the engine every second: a copy of this
+    detector reads no packets, so it takes the alerts not returned yet and none of the state."""
     det = _detector(max_addresses=8)
     for i in range(100):
         det.claim(f"10.0.0.{i}", f"02:00:00:00:01:{i:02x}", "10.0.0.200", at=float(i))
     assert len(det._voices) <= 8 and len(det._spoken) <= 8
+    det.claim("192.168.1.66", ATTACKER, "192.168.1.20", at=200.0)
+    for t in range(201, 212, 2):
+        det.claim("192.168.1.1", ATTACKER, "192.168.1.20", at=float(t))
+        det.claim("192.168.1.1", ROUTER, "192.168.1.30", at=t + 0.5)
     trial = copy.deepcopy(det)
-    trial.claim("10.0.0.99", ATTACKER, "10.0.0.200", at=100.0)
-    assert "10.0.0.99" in trial._voices and ATTACKER not in det._spoken
+    assert not trial._voices and not trial._spoken
+    assert [a.detector for a in _alerts(trial)] == ["spoof.arp"]
+    assert [a.detector for a in _alerts(det)] == ["spoof.arp"]  # still the engine's to return
 
 
 def test_only_packet_reading_rules_observe_packets() -> None:

@@ -106,15 +106,12 @@ class ArpSpoofDetector(Detector):
         self._found: deque[_Found] = deque()
         self._lock = threading.Lock()
 
-    def __getstate__(self) -> dict[str, object]:
-        """A copy (the live sensor's trial engine) gets a lock of its own."""
-        state = self.__dict__.copy()
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
+    def __deepcopy__(self, memo: dict[int, object]) -> ArpSpoofDetector:
+        """A copy is a trial engine's (the live sensor's early checks), which reads no packets:
+        it gets the alerts waiting to be returned, not the addresses' state."""
+        clone = type(self)(self.rule)
+        clone._found = deque(self._found)
+        return clone
 
     def observe(self, packets: PacketBatch) -> None:
         """Read the batch's ARP packets (sender address and MAC, target address)."""

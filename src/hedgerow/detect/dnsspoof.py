@@ -113,6 +113,13 @@ class DnsSpoofDetector(Detector):
         """server -> MAC -> responses seen"""
         self._swept = float("-inf")
 
+    def __deepcopy__(self, memo: dict[int, object]) -> DnsSpoofDetector:
+        """A copy is a trial engine's (the live sensor's early checks), which reads no packets:
+        it gets the alerts waiting to be returned, not the responses held."""
+        clone = type(self)(self.rule)
+        clone._found = deque(self._found)
+        return clone
+
     def observe(self, packets: PacketBatch) -> None:
         """Read the batch's DNS responses (UDP from port 53)."""
         rows = np.flatnonzero((packets.proto == _UDP) & (packets.sport == _DNS)
