@@ -28,14 +28,20 @@ def _alerts(det: ArpSpoofDetector) -> list[Alert]:
     return det.finish(DetectContext())
 
 
+def _poison_router(det: ArpSpoofDetector, *, start: float) -> None:
+    """The attacker speaks for its own address, then claims the router's every 2 s (six
+    claims, the first before the router's first word) while the router answers on."""
+    det.claim("192.168.1.66", ATTACKER, "192.168.1.20", at=start)
+    for t in range(1, 12, 2):
+        det.claim("192.168.1.1", ATTACKER, "192.168.1.20", at=start + t)
+        det.claim("192.168.1.1", ROUTER, "192.168.1.30", at=start + t + 0.5)
+
+
 def test_impostor_first_heard_is_still_the_impostor() -> None:
     """A capture that starts mid-attack: the attacker's claims come before the router's first
     word, but only the attacker also speaks for an address of its own."""
     det = _detector()
-    det.claim("192.168.1.66", ATTACKER, "192.168.1.20", at=0.0)
-    for t in range(1, 12, 2):
-        det.claim("192.168.1.1", ATTACKER, "192.168.1.20", at=float(t))
-        det.claim("192.168.1.1", ROUTER, "192.168.1.30", at=t + 0.5)
+    _poison_router(det, start=0.0)
     [alert] = _alerts(det)
     assert (alert.detector, alert.kind.value, alert.direction, alert.device) == (
         "spoof.arp", "spoofing", "internal", "192.168.1.66")
@@ -90,10 +96,7 @@ def test_state_is_bounded_and_a_copy_takes_only_the_waiting_alerts() -> None:
     for i in range(100):
         det.claim(f"10.0.0.{i}", f"02:00:00:00:01:{i:02x}", "10.0.0.200", at=float(i))
     assert len(det._voices) <= 8 and len(det._spoken) <= 8
-    det.claim("192.168.1.66", ATTACKER, "192.168.1.20", at=200.0)
-    for t in range(201, 212, 2):
-        det.claim("192.168.1.1", ATTACKER, "192.168.1.20", at=float(t))
-        det.claim("192.168.1.1", ROUTER, "192.168.1.30", at=t + 0.5)
+    _poison_router(det, start=200.0)
     trial = copy.deepcopy(det)
     assert not trial._voices and not trial._spoken
     assert [a.detector for a in _alerts(trial)] == ["spoof.arp"]

@@ -123,35 +123,39 @@ class ArpSpoofDetector(Detector):
         targets = addr_strings(packets.dst_hi[rows], packets.dst_lo[rows]).to_list()
         macs = mac_strings(packets.eth_src[rows]).to_list()
         times = (packets.ts_ns[rows] / 1e9).tolist()
-        for sender, mac, target, at in zip(senders, macs, targets, times, strict=True):
-            self.claim(sender, mac, target, at=at)
+        with self._lock:
+            for sender, mac, target, at in zip(senders, macs, targets, times, strict=True):
+                self._claim(sender, mac, target, at)
 
     def claim(self, address: str, mac: str, target: str, *, at: float) -> None:
         """One ARP packet from ``mac`` saying ``address`` is at ``mac``, sent to ``target``."""
-        rule = self.rule
         with self._lock:
-            voices = _recent(self._voices, address, rule.max_addresses)
-            for other in [m for m, v in voices.items() if v.last + rule.hold < at]:
-                del voices[other]
-            voice = voices.get(mac)
-            if voice is None:
-                if len(voices) >= VOICES_PER_ADDRESS:
-                    del voices[max(voices, key=lambda m: voices[m].first)]
-                voice = voices[mac] = _Voice(first=at, last=at, since=at)
-            elif voice.last + rule.window < at:
-                voice.since, voice.claims, voice.alerted = at, 0, False
-                voice.victims.clear()
-            voice.last = at
-            voice.claims += 1
-            if target != address and len(voice.victims) < _SHOWN:
-                voice.victims.add(target)
-            spoken = _recent(self._spoken, mac, rule.max_addresses)
-            spoken.pop(address, None)
-            if len(spoken) >= ADDRESSES_PER_MAC:
-                del spoken[next(iter(spoken))]
-            spoken[address] = at
-            if len(voices) > 1:
-                self._judge(address, voices, at)
+            self._claim(address, mac, target, at)
+
+    def _claim(self, address: str, mac: str, target: str, at: float) -> None:
+        rule = self.rule
+        voices = _recent(self._voices, address, rule.max_addresses)
+        for other in [m for m, v in voices.items() if v.last + rule.hold < at]:
+            del voices[other]
+        voice = voices.get(mac)
+        if voice is None:
+            if len(voices) >= VOICES_PER_ADDRESS:
+                del voices[max(voices, key=lambda m: voices[m].first)]
+            voice = voices[mac] = _Voice(first=at, last=at, since=at)
+        elif voice.last + rule.window < at:
+            voice.since, voice.claims, voice.alerted = at, 0, False
+            voice.victims.clear()
+        voice.last = at
+        voice.claims += 1
+        if target != address and len(voice.victims) < _SHOWN:
+            voice.victims.add(target)
+        spoken = _recent(self._spoken, mac, rule.max_addresses)
+        spoken.pop(address, None)
+        if len(spoken) >= ADDRESSES_PER_MAC:
+            del spoken[next(iter(spoken))]
+        spoken[address] = at
+        if len(voices) > 1:
+            self._judge(address, voices, at)
 
     def process(self, flows: FlowBatch, ctx: DetectContext) -> list[Alert]:
         return self._alerts(ctx)

@@ -1,10 +1,10 @@
 """DNS spoofing: two different answers to one query, the forger racing the real resolver.
 
-A forger on the path (dnsspoof, ettercap's dns_spoof, a poisoned router) sees a device's
-query and answers first with addresses of its choosing, in the name of the resolver the device
-asked (a stub resolver takes answers from that address only); the real resolver's answer
-arrives a moment later. Both are responses to the same query: same client address and port,
-same transaction id, same question, same server. A resolver answers a query once (a
+A forger on the path (dnsspoof, ettercap's dns_spoof, a poisoned router) sees a device's query
+and answers first with addresses of its choosing, in the name of the resolver the device asked
+(the device's resolver library takes answers from that address only); the real resolver's
+answer arrives a moment later. Both are responses to the same query: same client address and
+port, same transaction id, same question, same server. A resolver answers a query once (a
 retransmitted query may be answered twice, with the same addresses), so two such responses
 within ``window`` seconds whose A/AAAA addresses differ (and neither empty) are a race. The
 alert is about the client (the victim). When the two came from different MACs (on the home
